@@ -1,0 +1,47 @@
+#include "cli/runtime.h"
+
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <sched.h>
+
+#include "cli/app.h"
+#include "core/blas_info.h"
+#include "core/build_info.h"
+
+namespace lab {
+
+int default_thread_count() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+void configure_runtime(const GlobalOptions& options) {
+  torch::set_num_threads(options.threads > 0 ? options.threads : default_thread_count());
+  BlasInfo blas = detect_blas();
+  if (blas.kind == BlasKind::reference) {
+    std::cerr << fmt::format(
+        "lab: warning: LibTorch is calling the reference BLAS ({}); fp32 matrix products run ~27x "
+        "slower than with OpenBLAS. Run `bash scripts/setup.sh` as root, or `update-alternatives "
+        "--set libblas.so.3-x86_64-linux-gnu /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3`.\n",
+        blas.library);
+  }
+}
+
+std::string version_text() {
+  std::string devices = "cpu";
+  if (torch::cuda::is_available()) devices += fmt::format(", cuda x{}", torch::cuda::device_count());
+  return fmt::format(
+      "lab {}\n"
+      "commit: {}\n"
+      "libtorch: {}\n"
+      "devices: {}\n"
+      "blas: {}\n"
+      "threads: {}\n",
+      project_version(), git_commit(), TORCH_VERSION, devices, detect_blas().description,
+      torch::get_num_threads());
+}
+
+}  // namespace lab

@@ -1,0 +1,56 @@
+#include "core/blas_info.h"
+
+#include <filesystem>
+
+#include <dlfcn.h>
+#include <fmt/format.h>
+
+namespace lab {
+
+BlasKind classify_blas_path(const std::string& path) {
+  if (path.find("openblas") != std::string::npos) return BlasKind::openblas;
+  if (path.find("mkl") != std::string::npos) return BlasKind::mkl;
+  if (path.find("blis") != std::string::npos) return BlasKind::blis;
+  // Debian installs the Netlib reference BLAS as .../blas/libblas.so.3.
+  if (path.find("/blas/libblas") != std::string::npos) return BlasKind::reference;
+  return BlasKind::other;
+}
+
+BlasInfo detect_blas() {
+  BlasInfo info;
+  void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+  Dl_info where{};
+  if (sgemm == nullptr || dladdr(sgemm, &where) == 0 || where.dli_fname == nullptr) {
+    info.description = "no sgemm_ symbol loaded (LibTorch may use a statically linked BLAS)";
+    return info;
+  }
+  std::error_code ec;
+  std::filesystem::path resolved = std::filesystem::canonical(where.dli_fname, ec);
+  info.library = ec ? std::string(where.dli_fname) : resolved.string();
+  info.kind = classify_blas_path(info.library);
+
+  switch (info.kind) {
+    case BlasKind::openblas: {
+      // OpenBLAS reports its version and build options; the symbol lives in libopenblas.so.0.
+      using ConfigFn = const char* (*)();
+      auto config = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
+      info.description = fmt::format("OpenBLAS ({}) {}", config ? config() : "version unknown", info.library);
+      break;
+    }
+    case BlasKind::reference:
+      info.description = fmt::format("reference Netlib BLAS (slow) {}", info.library);
+      break;
+    case BlasKind::mkl:
+      info.description = fmt::format("Intel MKL {}", info.library);
+      break;
+    case BlasKind::blis:
+      info.description = fmt::format("BLIS {}", info.library);
+      break;
+    default:
+      info.description = fmt::format("unrecognised BLAS {}", info.library);
+      break;
+  }
+  return info;
+}
+
+}  // namespace lab

@@ -1,0 +1,70 @@
+// The `lab` binary's global flags and exit codes, run as a subprocess exactly as a user runs it.
+#include <regex>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/subprocess.h"
+
+namespace lab::test {
+namespace {
+
+TEST(Cli, HelpExplainsTheGlobalFlagsAndExitsZero) {
+  ProcessResult r = run_lab({"--help"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  for (const char* flag : {"--threads", "--quiet", "--version", "--help"}) {
+    EXPECT_NE(r.out.find(flag), std::string::npos) << "help does not mention " << flag << ":\n" << r.out;
+  }
+  EXPECT_NE(r.out.find("Mixture-of-Experts"), std::string::npos);
+}
+
+TEST(Cli, UnknownFlagExitsTwoAndNamesTheFlag) {
+  ProcessResult r = run_lab({"--no-such-flag"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--no-such-flag"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--help"), std::string::npos) << "the error should point at --help:\n" << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+TEST(Cli, BadThreadCountsExitTwoAndNameTheFlag) {
+  for (const char* value : {"0", "-3", "many", ""}) {
+    ProcessResult r = run_lab({"--threads", value, "--version"});
+    EXPECT_EQ(r.exit_code, 2) << "--threads " << value;
+    EXPECT_NE(r.err.find("--threads"), std::string::npos) << r.err;
+  }
+}
+
+TEST(Cli, NoCommandPrintsUsageAndExitsTwo) {
+  ProcessResult r = run_lab({});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("Usage"), std::string::npos) << r.err;
+}
+
+TEST(Cli, VersionNamesProjectCommitLibtorchBlasAndThreads) {
+  ProcessResult r = run_lab({"--version"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(^lab \d+\.\d+\.\d+\n)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\ncommit: ([0-9a-f]{12}|unknown)\n)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nlibtorch: \d+\.\d+\.\d+)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nblas: \S+)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nthreads: [1-9]\d*\n)"))) << r.out;
+}
+
+TEST(Cli, ThreadsFlagSetsLibtorchThreads) {
+  ProcessResult r = run_lab({"--threads", "1", "--version"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\nthreads: 1\n"), std::string::npos) << r.out;
+  r = run_lab({"--threads", "3", "--version"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\nthreads: 3\n"), std::string::npos) << r.out;
+}
+
+TEST(Cli, SetupScriptMadeOpenBlasTheBlasLibtorchCalls) {
+  // The setup script must point libblas.so.3 at OpenBLAS; the reference BLAS is ~27x slower.
+  ProcessResult r = run_lab({"--version"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("blas: OpenBLAS"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find("reference BLAS"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace lab::test
