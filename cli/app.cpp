@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/commands.h"
 #include "cli/runtime.h"
 #include "core/error.h"
 
@@ -19,6 +20,7 @@ constexpr const char* kDescription =
 constexpr int kExitUsage = 2;     // the user can fix it: bad flag, bad value, bad input file
 constexpr int kExitInternal = 1;  // a bug or an environment failure the lab did not anticipate
 
+// Every subcommand, in the order `lab --help` lists them.
 std::vector<Command> add_commands(CLI::App& app, const GlobalOptions& global) {
   std::vector<Command> commands;
   (void)app;
