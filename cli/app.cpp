@@ -22,10 +22,13 @@ constexpr int kExitInternal = 1;  // a bug or an environment failure the lab did
 
 // Every subcommand, in the order `lab --help` lists them.
 std::vector<Command> add_commands(CLI::App& app, const GlobalOptions& global) {
-  std::vector<Command> commands;
-  (void)app;
-  (void)global;
-  return commands;
+  return {
+      add_gen_command(app, global),
+      add_verify_command(app, global),
+      add_export_command(app, global),
+      add_inspect_command(app, global),
+      add_model_info_command(app, global),
+  };
 }
 
 }  // namespace
@@ -33,6 +36,7 @@ std::vector<Command> add_commands(CLI::App& app, const GlobalOptions& global) {
 int run_cli(int argc, char** argv) {
   CLI::App app(kDescription, "lab");
   app.get_formatter()->column_width(34);
+  app.fallthrough();  // global flags may also follow the subcommand: `lab gen ... --threads 2`
   app.footer(
       "Run `lab COMMAND --help` for a command's flags. Exit codes: 0 ok, 2 bad input, 1 internal error.");
 

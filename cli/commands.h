@@ -4,4 +4,11 @@
 
 #include "cli/app.h"
 
-namespace lab {}  // namespace lab
+namespace lab {
+
+Command add_gen_command(CLI::App& app, const GlobalOptions& global);
+Command add_verify_command(CLI::App& app, const GlobalOptions& global);
+Command add_export_command(CLI::App& app, const GlobalOptions& global);
+Command add_inspect_command(CLI::App& app, const GlobalOptions& global);
+
+}  // namespace lab

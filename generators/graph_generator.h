@@ -1,0 +1,58 @@
+#pragma once
+// Shortest-path and connectivity problems on small Erdos-Renyi graphs (TASKS.md), ground truth by
+// Boost.Graph. Train and test are disjoint by construction: a prompt belongs to the test partition
+// iff hash(prompt) % kTestPartition == 0, and each split redraws candidates of the other partition.
+
+#include <cstdint>
+
+#include "generators/generator.h"
+#include "tasks/graph_task.h"
+
+namespace lab {
+
+enum class GraphTask { shortest_path, connectivity };
+
+struct GraphParams {
+  GraphTask task = GraphTask::shortest_path;
+  std::uint64_t seed = 0;
+  std::uint64_t train_count = 1'000'000;
+  std::uint64_t test_count = 1'000;
+  int nodes_min = 8;  // vertices per graph, uniform in [nodes_min, nodes_max]
+  int nodes_max = 16;
+  int node_tokens = 32;       // label vocabulary; vertices get distinct random labels
+  double degree = 3.0;        // mean degree of G(n, p = degree / (n - 1)); connectivity default 1.5
+  bool unique_paths = false;  // shortest path: only queries with exactly one shortest path
+
+  void validate() const;  // throws lab::Error naming the flag
+};
+
+// One drawn problem, before serialization (labels already applied).
+struct GraphSample {
+  GraphQuestion question;
+  std::vector<int> path;   // shortest path: s .. t, the lexicographically smallest by label
+  bool connected = false;  // connectivity: the answer
+  int nodes = 0;
+};
+
+class GraphGenerator final : public Generator {
+ public:
+  static constexpr std::uint64_t kTestPartition = 16;
+
+  explicit GraphGenerator(GraphParams params);  // validates
+
+  std::string task() const override;
+  const Vocabulary& vocabulary() const override { return vocabulary_; }
+  std::vector<SplitSpec> splits() const override;
+  std::vector<DisjointSplits> disjoint_splits() const override { return {{"test", "train"}}; }
+  nlohmann::json parameters() const override;
+  std::size_t generate(std::size_t split, std::uint64_t index, std::vector<Token>& out) const override;
+
+  // The problem behind example `index` of `split`, for tests and inspection.
+  GraphSample sample(std::size_t split, std::uint64_t index) const;
+
+ private:
+  GraphParams params_;
+  Vocabulary vocabulary_;
+};
+
+}  // namespace lab

@@ -1,0 +1,52 @@
+#pragma once
+// A closed-book phone book (TASKS.md). Entry i is name perm(i) of the name space with a random
+// 10-digit number (first digit 6-9), where perm is a seeded bijection: names are unique by
+// construction. Splits: `train` is the whole book in entry order; `test` is recall queries (copies of
+// distinct book entries); `control` pairs names not in the book (perm(N + j)) with random numbers,
+// to measure what a model guesses rather than remembers.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+
+#include "generators/generator.h"
+#include "generators/name_space.h"
+#include "generators/permutation.h"
+
+namespace lab {
+
+struct PhonebookParams {
+  std::uint64_t seed = 0;
+  std::uint64_t entries = 100'000;                   // N, the book size
+  std::uint64_t test_count = 1'000;                  // recall queries drawn from the book
+  std::uint64_t control_count = 1'000;               // names not in the book
+  std::optional<std::filesystem::path> first_names;  // name lists; both or neither
+  std::optional<std::filesystem::path> last_names;
+};
+
+class PhonebookGenerator final : public Generator {
+ public:
+  explicit PhonebookGenerator(PhonebookParams params);  // validates; throws lab::Error
+
+  std::string task() const override { return "phonebook"; }
+  const Vocabulary& vocabulary() const override;
+  std::vector<SplitSpec> splits() const override;
+  std::vector<DisjointSplits> disjoint_splits() const override { return {{"control", "train"}}; }
+  nlohmann::json parameters() const override;
+  std::size_t generate(std::size_t split, std::uint64_t index, std::vector<Token>& out) const override;
+
+  // Entry `index` of the book as text, for tests: name and 10 digits.
+  std::pair<std::string, std::string> entry(std::uint64_t index) const;
+  // The book entry that recall query `index` asks for.
+  std::uint64_t test_entry(std::uint64_t index) const { return query_order_(index); }
+
+ private:
+  std::string number(std::uint64_t stream, std::uint64_t index) const;
+
+  PhonebookParams params_;
+  NameSpace names_;
+  Permutation name_order_;   // entry -> name index, over the whole name space
+  Permutation query_order_;  // recall query -> entry, over the book
+};
+
+}  // namespace lab

@@ -1,0 +1,131 @@
+#include "tasks/graph_task.h"
+
+#include <algorithm>
+#include <string>
+
+namespace lab {
+
+Vocabulary graph_vocabulary(int node_tokens) {
+  std::vector<std::string> texts = {"<pad>", "<bos>", "<eos>", "<sep>", "<q>", "<yes>", "<no>"};
+  for (int label = 0; label < node_tokens; ++label) texts.push_back(std::to_string(label));
+  return Vocabulary(std::move(texts), " ");
+}
+
+void append_graph_prompt(const GraphQuestion& question, std::vector<Token>& out) {
+  out.push_back(special::bos);
+  for (auto [u, v] : question.edges) {
+    out.push_back(label_token(u));
+    out.push_back(label_token(v));
+  }
+  out.push_back(graph_token::query);
+  out.push_back(label_token(question.source));
+  out.push_back(label_token(question.target));
+  out.push_back(special::sep);
+}
+
+void append_path_answer(std::span<const int> path, std::vector<Token>& out) {
+  for (int label : path) out.push_back(label_token(label));
+  out.push_back(special::eos);
+}
+
+void append_connectivity_answer(bool connected, std::vector<Token>& out) {
+  out.push_back(connected ? graph_token::yes : graph_token::no);
+  out.push_back(special::eos);
+}
+
+namespace {
+
+std::optional<int> as_label(Token token, int node_tokens) {
+  if (token < graph_token::first_label || token >= graph_token::first_label + node_tokens)
+    return std::nullopt;
+  return token - graph_token::first_label;
+}
+
+}  // namespace
+
+std::optional<GraphQuestion> parse_graph_prompt(std::span<const Token> prompt, int node_tokens) {
+  // <bos> (u v)* <q> s t <sep>: at least 5 tokens, an even number of edge tokens.
+  if (prompt.size() < 5 || prompt.front() != special::bos || prompt.back() != special::sep)
+    return std::nullopt;
+  std::size_t edge_tokens = prompt.size() - 5;
+  if (edge_tokens % 2 != 0 || prompt[1 + edge_tokens] != graph_token::query) return std::nullopt;
+  GraphQuestion question;
+  for (std::size_t i = 1; i < 1 + edge_tokens; i += 2) {
+    auto u = as_label(prompt[i], node_tokens);
+    auto v = as_label(prompt[i + 1], node_tokens);
+    if (!u || !v) return std::nullopt;
+    question.edges.emplace_back(*u, *v);
+  }
+  auto s = as_label(prompt[prompt.size() - 3], node_tokens);
+  auto t = as_label(prompt[prompt.size() - 2], node_tokens);
+  if (!s || !t) return std::nullopt;
+  question.source = *s;
+  question.target = *t;
+  return question;
+}
+
+std::optional<std::vector<int>> parse_path_answer(std::span<const Token> answer, int node_tokens) {
+  auto eos = std::find(answer.begin(), answer.end(), special::eos);
+  if (eos == answer.end()) return std::nullopt;
+  std::vector<int> path;
+  for (auto it = answer.begin(); it != eos; ++it) {
+    auto label = as_label(*it, node_tokens);
+    if (!label) return std::nullopt;
+    path.push_back(*label);
+  }
+  return path;
+}
+
+PathScore score_shortest_path(const GraphQuestion& question, std::span<const Token> expected,
+                              std::span<const Token> decoded) {
+  PathScore score;
+  auto eos = std::find(decoded.begin(), decoded.end(), special::eos);
+  if (eos == decoded.end()) return score;
+  std::span<const Token> answer(decoded.begin(), eos + 1);
+  score.exact = std::equal(answer.begin(), answer.end(), expected.begin(), expected.end());
+
+  auto path = parse_path_answer(answer, graph_token::max_labels);
+  std::size_t shortest_vertices = expected.size() - 1;  // the stored answer is a shortest path + <eos>
+  if (!path || path->size() != shortest_vertices || path->front() != question.source ||
+      path->back() != question.target) {
+    return score;
+  }
+  for (std::size_t i = 0; i + 1 < path->size(); ++i) {
+    int a = (*path)[i], b = (*path)[i + 1];
+    bool adjacent = std::any_of(question.edges.begin(), question.edges.end(), [&](auto edge) {
+      return (edge.first == a && edge.second == b) || (edge.first == b && edge.second == a);
+    });
+    if (!adjacent) return score;
+  }
+  score.valid = true;
+  return score;
+}
+
+bool score_connectivity(std::span<const Token> expected, std::span<const Token> decoded) {
+  return decoded.size() >= 2 && expected.size() == 2 && decoded[0] == expected[0] &&
+         decoded[1] == special::eos;
+}
+
+void ConnectivityTally::add(bool truth_connected, bool correct) {
+  if (truth_connected) {
+    ++yes_total;
+    yes_correct += correct;
+  } else {
+    ++no_total;
+    no_correct += correct;
+  }
+}
+
+double ConnectivityTally::accuracy() const {
+  long total = yes_total + no_total;
+  return total > 0 ? static_cast<double>(yes_correct + no_correct) / static_cast<double>(total) : 0.0;
+}
+
+double ConnectivityTally::balanced_accuracy() const {
+  double yes = yes_total > 0 ? static_cast<double>(yes_correct) / static_cast<double>(yes_total) : 0.0;
+  double no = no_total > 0 ? static_cast<double>(no_correct) / static_cast<double>(no_total) : 0.0;
+  int classes = (yes_total > 0) + (no_total > 0);
+  return classes > 0 ? (yes + no) / classes : 0.0;
+}
+
+}  // namespace lab
