@@ -1,11 +1,14 @@
 #include "generators/graph_generator.h"
 
 #include <algorithm>
+#include <bit>
+#include <cassert>
 #include <numeric>
 
-#include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/breadth_first_search.hpp>
+#include <boost/graph/compressed_sparse_row_graph.hpp>
 #include <boost/graph/connected_components.hpp>
+#include <boost/range/iterator_range.hpp>
 
 #include "core/error.h"
 #include "generators/rng.h"
@@ -13,43 +16,103 @@
 namespace lab {
 namespace {
 
-using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS>;
+// Every undirected edge is stored as two arcs. A CSR graph is two flat arrays: building one per
+// example costs two allocations instead of one per vertex, which is most of the generator's time.
+using Graph = boost::compressed_sparse_row_graph<boost::directedS>;
 
 constexpr std::size_t kTest = 1;  // split numbers follow splits(): train, test
 
+// Boost's BFS buffer concept over a reusable vector (std::deque would allocate on every BFS).
+struct BfsQueue {
+  std::vector<Graph::vertex_descriptor> items;
+  std::size_t head = 0;
+
+  void push(Graph::vertex_descriptor v) { items.push_back(v); }
+  Graph::vertex_descriptor top() const { return items[head]; }
+  void pop() { ++head; }
+  bool empty() const { return head == items.size(); }
+  void clear() {
+    items.clear();
+    head = 0;
+  }
+};
+
+// Buffers reused from example to example by each generator thread (allocation was a fifth of the
+// generator's time before).
+struct Workspace {
+  std::vector<std::pair<int, int>> edges;  // (u < v)
+  std::vector<std::pair<int, int>> arcs;   // both directions, for the CSR graph
+  std::vector<int> dist;                   // all pairs: dist[s * n + t], -1 if unreachable
+  std::vector<int> to_target;              // Boost BFS distances to the query's target
+  std::vector<boost::default_color_type> colors;
+  BfsQueue queue;
+  std::vector<int> label_pool;
+  std::vector<Token> prompt;
+};
+
 // G(n, p) on vertices 0..n-1 with p = degree / (n - 1); edges as (u < v) pairs.
-std::vector<std::pair<int, int>> sample_edges(Rng& rng, int n, double degree) {
-  double p = std::min(1.0, degree / (n - 1));
-  std::vector<std::pair<int, int>> edges;
+void sample_edges(Rng& rng, int n, double degree, std::vector<std::pair<int, int>>& edges) {
+  const double p = std::min(1.0, degree / (n - 1));
+  edges.clear();
   for (int u = 0; u < n; ++u) {
     for (int v = u + 1; v < n; ++v) {
       if (rng.bernoulli(p)) edges.emplace_back(u, v);
     }
   }
-  return edges;
 }
 
-Graph build_graph(int n, const std::vector<std::pair<int, int>>& edges) {
-  Graph graph(n);
-  for (auto [u, v] : edges) boost::add_edge(u, v, graph);
-  return graph;
-}
-
-// All-pairs hop distances by one Boost BFS per source; -1 where unreachable. dist[s * n + t].
-std::vector<int> all_pairs_distances(const Graph& graph, int n) {
-  std::vector<int> dist(static_cast<std::size_t>(n) * n, -1);
-  std::vector<boost::default_color_type> colors(n);
-  auto index = boost::get(boost::vertex_index, graph);
-  for (int s = 0; s < n; ++s) {
-    int* row = dist.data() + static_cast<std::size_t>(s) * n;
-    row[s] = 0;
-    boost::breadth_first_search(
-        graph, s,
-        boost::visitor(boost::make_bfs_visitor(boost::record_distances(
-                           boost::make_iterator_property_map(row, index), boost::on_tree_edge())))
-            .color_map(boost::make_iterator_property_map(colors.begin(), index)));
+Graph build_graph(int n, const std::vector<std::pair<int, int>>& edges, Workspace& ws) {
+  ws.arcs.clear();
+  for (auto [u, v] : edges) {
+    ws.arcs.emplace_back(u, v);
+    ws.arcs.emplace_back(v, u);
   }
-  return dist;
+  return Graph(boost::edges_are_unsorted_multi_pass, ws.arcs.begin(), ws.arcs.end(), n);
+}
+
+// Hop distances from s by Boost's BFS into dist[0, n); -1 where unreachable.
+void boost_bfs_distances(const Graph& graph, int n, int s, int* dist, Workspace& ws) {
+  std::fill(dist, dist + n, -1);
+  dist[s] = 0;
+  ws.colors.assign(n, boost::white_color);
+  ws.queue.clear();
+  auto index = boost::get(boost::vertex_index, graph);
+  boost::breadth_first_visit(graph, s, ws.queue,
+                             boost::make_bfs_visitor(boost::record_distances(
+                                 boost::make_iterator_property_map(dist, index), boost::on_tree_edge())),
+                             boost::make_iterator_property_map(ws.colors.begin(), index));
+}
+
+// All-pairs hop distances into ws.dist, used to draw the query. Up to 64 vertices a BFS is a few
+// word operations per level on adjacency bitmasks (16 Boost BFS runs per example were half the
+// generator's time); larger graphs take one Boost BFS per source. The answer itself always comes from
+// Boost's BFS (see sample()), and tests check both against Floyd-Warshall.
+void all_pairs_distances(const Graph& graph, const std::vector<std::pair<int, int>>& edges, int n,
+                         Workspace& ws) {
+  ws.dist.assign(static_cast<std::size_t>(n) * n, -1);
+  if (n > 64) {
+    for (int s = 0; s < n; ++s)
+      boost_bfs_distances(graph, n, s, ws.dist.data() + static_cast<std::size_t>(s) * n, ws);
+    return;
+  }
+  std::uint64_t adjacent[64] = {};
+  for (auto [u, v] : edges) {
+    adjacent[u] |= 1ULL << v;
+    adjacent[v] |= 1ULL << u;
+  }
+  for (int s = 0; s < n; ++s) {
+    int* row = ws.dist.data() + static_cast<std::size_t>(s) * n;
+    row[s] = 0;
+    std::uint64_t reached = 1ULL << s, frontier = reached;
+    for (int d = 1; frontier != 0; ++d) {
+      std::uint64_t next = 0;
+      for (std::uint64_t f = frontier; f != 0; f &= f - 1) next |= adjacent[std::countr_zero(f)];
+      next &= ~reached;
+      for (std::uint64_t f = next; f != 0; f &= f - 1) row[std::countr_zero(f)] = d;
+      reached |= next;
+      frontier = next;
+    }
+  }
 }
 
 // Number of shortest s-t paths for every t, from s's BFS distances (layer by layer).
@@ -61,7 +124,7 @@ std::vector<std::uint64_t> shortest_path_counts(const Graph& graph, int n, const
   count[s] = 1;
   for (int v : order) {
     if (dist_s[v] <= 0) continue;
-    for (auto w : boost::make_iterator_range(boost::adjacent_vertices(v, graph))) {
+    for (auto w : boost::make_iterator_range(boost::adjacent_vertices(Graph::vertex_descriptor(v), graph))) {
       if (dist_s[w] == dist_s[v] - 1) count[v] += count[w];
     }
   }
@@ -70,13 +133,12 @@ std::vector<std::uint64_t> shortest_path_counts(const Graph& graph, int n, const
 
 // The shortest s-t path that is smallest label by label: from s, always step to the neighbour one hop
 // closer to t with the smallest label. A fixed rule, so `exact` is learnable, not a coin toss.
-std::vector<int> smallest_shortest_path(const Graph& graph, int n, const std::vector<int>& dist, int s, int t,
+std::vector<int> smallest_shortest_path(const Graph& graph, const int* to_t, int s, int t,
                                         const std::vector<int>& label) {
-  const int* to_t = dist.data() + static_cast<std::size_t>(t) * n;
   std::vector<int> path = {s};
   for (int v = s; v != t;) {
     int best = -1;
-    for (auto w : boost::make_iterator_range(boost::adjacent_vertices(v, graph))) {
+    for (auto w : boost::make_iterator_range(boost::adjacent_vertices(Graph::vertex_descriptor(v), graph))) {
       if (to_t[w] == to_t[v] - 1 && (best < 0 || label[w] < label[best])) best = static_cast<int>(w);
     }
     v = best;
@@ -86,12 +148,11 @@ std::vector<int> smallest_shortest_path(const Graph& graph, int n, const std::ve
 }
 
 // Random injective labels for n vertices out of node_tokens (partial Fisher-Yates).
-std::vector<int> sample_labels(Rng& rng, int n, int node_tokens) {
-  std::vector<int> pool(node_tokens);
+std::vector<int> sample_labels(Rng& rng, int n, int node_tokens, std::vector<int>& pool) {
+  pool.resize(node_tokens);
   std::iota(pool.begin(), pool.end(), 0);
   for (int i = 0; i < n; ++i) std::swap(pool[i], pool[i + rng.uniform(node_tokens - i)]);
-  pool.resize(n);
-  return pool;
+  return {pool.begin(), pool.begin() + n};
 }
 
 // The prompt's edge list: labelled, shuffled, each edge randomly oriented.
@@ -154,69 +215,93 @@ nlohmann::json GraphGenerator::parameters() const {
 }
 
 GraphSample GraphGenerator::sample(std::size_t split, std::uint64_t index) const {
-  std::vector<Token> scratch;
+  static thread_local Workspace ws;
   GraphSample result;
   Rng rng(params_.seed, split, index);
   // Connectivity draws its label first so that yes and no are exactly 50/50 in expectation.
   const bool want_connected = params_.task == GraphTask::connectivity && rng.bernoulli(0.5);
   for (;;) {
     const int n = rng.uniform_int(params_.nodes_min, params_.nodes_max);
-    std::vector<std::pair<int, int>> edges = sample_edges(rng, n, params_.degree);
-    Graph graph = build_graph(n, edges);
+    sample_edges(rng, n, params_.degree, ws.edges);
+    const std::vector<std::pair<int, int>>& edges = ws.edges;
+    Graph graph = build_graph(n, edges, ws);
+    // Candidate pairs are (a < b) in row-major order; `eligible(a, b)` says which qualify, and the
+    // k-th eligible pair is found by a second scan rather than by storing the list.
+    auto kth_pair = [n](auto eligible, std::uint64_t k) {
+      for (int a = 0; a < n; ++a) {
+        for (int b = a + 1; b < n; ++b) {
+          if (eligible(a, b) && k-- == 0) return std::pair{a, b};
+        }
+      }
+      return std::pair{-1, -1};
+    };
     int s = -1, t = -1;
     GraphSample draw;
     draw.nodes = n;
 
     if (params_.task == GraphTask::shortest_path) {
-      std::vector<int> dist = all_pairs_distances(graph, n);
-      // Candidate pairs (s < t) grouped by distance; the distance is drawn over the distances that
-      // occur, then the pair uniformly among pairs at that distance.
-      std::vector<std::vector<std::pair<int, int>>> by_distance(n);
+      all_pairs_distances(graph, edges, n, ws);
+      const int* dist = ws.dist.data();
+      std::vector<std::uint8_t> unique;  // unique[a * n + b]: exactly one shortest a-b path
+      if (params_.unique_paths) {
+        unique.assign(static_cast<std::size_t>(n) * n, 0);
+        for (int a = 0; a < n; ++a) {
+          std::vector<std::uint64_t> counts = shortest_path_counts(graph, n, dist + a * n, a);
+          for (int b = 0; b < n; ++b) unique[a * n + b] = counts[b] == 1;
+        }
+      }
+      // The distance is drawn uniformly over the distances that occur, then the pair uniformly among
+      // the pairs at that distance.
+      std::vector<std::uint64_t> pairs_at(n, 0);
       for (int a = 0; a < n; ++a) {
-        const int* row = dist.data() + static_cast<std::size_t>(a) * n;
-        std::vector<std::uint64_t> counts;
-        if (params_.unique_paths) counts = shortest_path_counts(graph, n, row, a);
         for (int b = a + 1; b < n; ++b) {
-          if (row[b] > 0 && (!params_.unique_paths || counts[b] == 1)) by_distance[row[b]].emplace_back(a, b);
+          if (dist[a * n + b] > 0 && (unique.empty() || unique[a * n + b])) ++pairs_at[dist[a * n + b]];
         }
       }
       std::vector<int> distances;
       for (int d = 1; d < n; ++d) {
-        if (!by_distance[d].empty()) distances.push_back(d);
+        if (pairs_at[d] > 0) distances.push_back(d);
       }
       if (distances.empty()) continue;  // no edge at all (or no unique path): redraw the graph
-      const auto& pairs = by_distance[distances[rng.uniform(distances.size())]];
-      std::tie(s, t) = pairs[rng.uniform(pairs.size())];
+      const int d = distances[rng.uniform(distances.size())];
+      std::tie(s, t) = kth_pair(
+          [&](int a, int b) { return dist[a * n + b] == d && (unique.empty() || unique[a * n + b]); },
+          rng.uniform(pairs_at[d]));
       if (rng.bernoulli(0.5)) std::swap(s, t);
-      std::vector<int> label = sample_labels(rng, n, params_.node_tokens);
-      draw.path = smallest_shortest_path(graph, n, dist, s, t, label);
+      std::vector<int> label = sample_labels(rng, n, params_.node_tokens, ws.label_pool);
+      // The answer from Boost.Graph's BFS: distances to t, then the smallest-label shortest path.
+      ws.to_target.resize(n);
+      boost_bfs_distances(graph, n, t, ws.to_target.data(), ws);
+      assert(std::equal(ws.to_target.begin(), ws.to_target.end(), dist + t * n));
+      draw.path = smallest_shortest_path(graph, ws.to_target.data(), s, t, label);
       for (int& v : draw.path) v = label[v];
-      draw.question.edges = present_edges(rng, std::move(edges), label);
+      draw.question.edges = present_edges(rng, edges, label);
       draw.question.source = label[s];
       draw.question.target = label[t];
     } else {
       std::vector<int> component(n);
+      // Both arcs of every edge are present, so the components of the directed CSR graph are those
+      // of the undirected graph (Boost checks undirectedness only in the named-parameter overload).
       boost::connected_components(graph, component.data());
-      std::vector<std::pair<int, int>> pairs;
+      std::uint64_t candidates = 0;
+      auto eligible = [&](int a, int b) { return (component[a] == component[b]) == want_connected; };
       for (int a = 0; a < n; ++a) {
-        for (int b = a + 1; b < n; ++b) {
-          if ((component[a] == component[b]) == want_connected) pairs.emplace_back(a, b);
-        }
+        for (int b = a + 1; b < n; ++b) candidates += eligible(a, b);
       }
-      if (pairs.empty()) continue;  // this graph cannot provide the drawn label: redraw it
-      std::tie(s, t) = pairs[rng.uniform(pairs.size())];
+      if (candidates == 0) continue;  // this graph cannot provide the drawn label: redraw it
+      std::tie(s, t) = kth_pair(eligible, rng.uniform(candidates));
       if (rng.bernoulli(0.5)) std::swap(s, t);
-      std::vector<int> label = sample_labels(rng, n, params_.node_tokens);
+      std::vector<int> label = sample_labels(rng, n, params_.node_tokens, ws.label_pool);
       draw.connected = want_connected;
-      draw.question.edges = present_edges(rng, std::move(edges), label);
+      draw.question.edges = present_edges(rng, edges, label);
       draw.question.source = label[s];
       draw.question.target = label[t];
     }
 
     // Keep the draw only if its prompt lies in this split's partition.
-    scratch.clear();
-    append_graph_prompt(draw.question, scratch);
-    bool in_test_partition = hash_tokens(scratch.data(), scratch.size(), 0) % kTestPartition == 0;
+    ws.prompt.clear();
+    append_graph_prompt(draw.question, ws.prompt);
+    bool in_test_partition = hash_tokens(ws.prompt.data(), ws.prompt.size(), 0) % kTestPartition == 0;
     if (in_test_partition == (split == kTest)) {
       result = std::move(draw);
       break;

@@ -1,0 +1,147 @@
+// Dataset generation throughput: sample + ground truth + serialize + write, end to end through
+// write_dataset, against the Python peers (networkx graphs, a Python phone book) run in the same
+// process run, so the ratios compare like with like on a noisy machine.
+//
+//   build/release/bench/gen_bench --threads 2
+//   (the peers need python3-networkx: `bash scripts/setup.sh --peers`)
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <regex>
+#include <string>
+
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "generators/dataset_writer.h"
+#include "generators/graph_generator.h"
+#include "generators/phonebook_generator.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+int g_threads = 2;
+double g_peer_shortest_path = 0;  // examples/s of ../shared/peers/nx_graph_peer.py
+double g_peer_connectivity = 0;
+double g_peer_phonebook_seconds = 0;  // seconds of ../shared/peers/phonebook_peer.py for 3e6 entries
+
+std::string run_command(const std::string& command) {
+  std::string out;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+  if (!pipe) return out;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof(buffer), pipe.get()) != nullptr) out += buffer;
+  return out;
+}
+
+double find_number(const std::string& text, const std::string& pattern) {
+  std::smatch match;
+  if (std::regex_search(text, match, std::regex(pattern))) return std::stod(match[1]);
+  return 0;
+}
+
+fs::path fresh_dir(const char* name) {
+  fs::path dir =
+      fs::temp_directory_path() / (std::string("lab_gen_bench_") + std::to_string(getpid()) + name);
+  fs::remove_all(dir);
+  return dir;
+}
+
+void write_and_time(benchmark::State& state, const lab::Generator& generator, std::uint64_t examples,
+                    double peer_rate) {
+  fs::path dir = fresh_dir(generator.task().c_str());
+  for (auto _ : state) {
+    lab::write_dataset(generator, {dir, /*force=*/true, g_threads, /*quiet=*/true});
+  }
+  fs::remove_all(dir);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * examples));
+  if (peer_rate > 0) {
+    // A rate counter: (examples / peer rate) / seconds = our rate / the peer's rate.
+    state.counters["x_peer"] = benchmark::Counter(
+        static_cast<double>(state.iterations() * examples) / peer_rate, benchmark::Counter::kIsRate);
+  }
+}
+
+void shortest_path(benchmark::State& state) {
+  lab::GraphParams params;
+  params.train_count = static_cast<std::uint64_t>(state.range(0));
+  params.test_count = 0;
+  write_and_time(state, lab::GraphGenerator(params), params.train_count, g_peer_shortest_path);
+}
+
+void connectivity(benchmark::State& state) {
+  lab::GraphParams params;
+  params.task = lab::GraphTask::connectivity;
+  params.degree = 1.5;
+  params.train_count = static_cast<std::uint64_t>(state.range(0));
+  params.test_count = 0;
+  write_and_time(state, lab::GraphGenerator(params), params.train_count, g_peer_connectivity);
+}
+
+void phonebook(benchmark::State& state) {
+  lab::PhonebookParams params;
+  params.entries = static_cast<std::uint64_t>(state.range(0));
+  lab::PhonebookGenerator generator(params);
+  write_and_time(state, generator, params.entries + params.test_count + params.control_count, 0);
+  if (g_peer_phonebook_seconds > 0 && params.entries == 3'000'000) {
+    // Peer seconds / our seconds per iteration, as an inverse-rate counter.
+    state.counters["x_peer"] = benchmark::Counter(
+        g_peer_phonebook_seconds * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  state.counters["peak_rss_MiB"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+BENCHMARK(shortest_path)->Arg(200'000)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(connectivity)->Arg(200'000)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(phonebook)->Arg(3'000'000)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+
+void run_peers() {
+  const char* peers = "../shared/peers";
+  for (const char* candidate : {"../shared/peers", "../../shared/peers", "../../../shared/peers"}) {
+    if (fs::exists(fs::path(candidate) / "nx_graph_peer.py")) peers = candidate;
+  }
+  std::string graphs = run_command(std::string("/usr/bin/python3 ") + peers + "/nx_graph_peer.py 20000 2>&1");
+  g_peer_shortest_path = find_number(graphs, R"(shortest_path: (\d+) examples/s)");
+  g_peer_connectivity = find_number(graphs, R"(connectivity: (\d+) examples/s)");
+  std::string book =
+      run_command(std::string("/usr/bin/python3 ") + peers + "/phonebook_peer.py 3000000 2>&1");
+  g_peer_phonebook_seconds = find_number(book, R"(phonebook 3000000: ([\d.]+) s)");
+  benchmark::AddCustomContext("peer_shortest_path_per_s", std::to_string(g_peer_shortest_path));
+  benchmark::AddCustomContext("peer_connectivity_per_s", std::to_string(g_peer_connectivity));
+  benchmark::AddCustomContext("peer_phonebook_3e6_s", std::to_string(g_peer_phonebook_seconds));
+  if (g_peer_shortest_path == 0) {
+    std::fprintf(stderr,
+                 "gen_bench: the Python peers did not run (install python3-networkx); no ratios\n%s\n",
+                 graphs.c_str());
+  }
+}
+
+}  // namespace
+
+// `--threads N` (default 2) sets the generator threads; `--no-peers` skips the Python peers.
+int main(int argc, char** argv) {
+  bool peers = true;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+      g_threads = std::stoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--no-peers") == 0) {
+      peers = false;
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  benchmark::AddCustomContext("generator_threads", std::to_string(g_threads));
+  if (peers) run_peers();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
