@@ -60,9 +60,8 @@ CLI::App* add_graph_command(CLI::App* gen, GraphTask task, GraphParams& params, 
   params.task = task;
   params.degree = shortest ? 3.0 : 1.5;
   add_output_flags(app, flags);
-  add_count_option(app, "--count", params.train_count, "Training examples")->capture_default_str();
-  add_count_option(app, "--test-count", params.test_count, "Held-out test examples (disjoint from training)")
-      ->capture_default_str();
+  add_count_option(app, "--count", params.train_count, "Training examples");
+  add_count_option(app, "--test-count", params.test_count, "Held-out test examples (disjoint from training)");
   app->add_option("--seed", params.seed, "Seed: the same seed gives byte-identical files")
       ->capture_default_str();
   app->add_option("--nodes-min", params.nodes_min, "Fewest vertices per graph")->capture_default_str();
@@ -81,9 +80,10 @@ CLI::App* add_graph_command(CLI::App* gen, GraphTask task, GraphParams& params, 
 }  // namespace
 
 Command add_gen_command(CLI::App& app, const GlobalOptions& global) {
-  CLI::App* gen = app.add_subcommand("gen", "Generate a dataset: shortest-path, connectivity or phonebook");
+  CLI::App* gen = app.add_subcommand(
+      "gen",
+      "Generate a dataset: shortest-path, connectivity or phonebook (`lab gen TASK --help` for its flags)");
   gen->require_subcommand(1);
-  gen->footer("Run `lab gen TASK --help` for a task's flags.");
 
   auto sp = std::make_shared<GraphParams>();
   auto conn = std::make_shared<GraphParams>();
@@ -96,12 +96,10 @@ Command add_gen_command(CLI::App& app, const GlobalOptions& global) {
       "phonebook",
       "A closed-book phone book: name -> 10-digit number; splits train (the book), test, control");
   add_output_flags(book_app, *flags);
-  add_count_option(book_app, "--entries", book->entries, "Book size N (1 to 1e9)")->capture_default_str();
-  add_count_option(book_app, "--test-count", book->test_count, "Recall queries drawn from the book")
-      ->capture_default_str();
+  add_count_option(book_app, "--entries", book->entries, "Book size N (1 to 1e9)");
+  add_count_option(book_app, "--test-count", book->test_count, "Recall queries drawn from the book");
   add_count_option(book_app, "--control-count", book->control_count,
-                   "Names not in the book, to measure guessing")
-      ->capture_default_str();
+                   "Names not in the book, to measure guessing");
   book_app->add_option("--seed", book->seed, "Seed: the same seed gives byte-identical files")
       ->capture_default_str();
   book_app

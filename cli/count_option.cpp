@@ -28,7 +28,9 @@ CLI::Option* add_count_option(CLI::App* app, const std::string& name, std::uint6
         return "";
       },
       "COUNT");
-  return app->add_option(name, value, help)->transform(count_text)->option_text("COUNT");
+  return app->add_option(name, value, help)
+      ->transform(count_text)
+      ->option_text("COUNT=" + std::to_string(value));
 }
 
 }  // namespace lab
