@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/runtime.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 
 namespace lab {
 namespace {
@@ -23,11 +24,8 @@ constexpr int kExitInternal = 1;  // a bug or an environment failure the lab did
 // Every subcommand, in the order `lab --help` lists them.
 std::vector<Command> add_commands(CLI::App& app, const GlobalOptions& global) {
   return {
-      add_gen_command(app, global),
-      add_verify_command(app, global),
-      add_export_command(app, global),
-      add_inspect_command(app, global),
-      add_model_info_command(app, global),
+      add_gen_command(app, global),     add_verify_command(app, global),     add_export_command(app, global),
+      add_inspect_command(app, global), add_model_info_command(app, global),
   };
 }
 
@@ -75,6 +73,9 @@ int run_cli(int argc, char** argv) {
     }
     std::cerr << app.help() << "\nlab: error: no command given.\n";
     return kExitUsage;
+  } catch (const Interrupted& e) {
+    std::cerr << "lab: " << e.what() << '\n';
+    return 128 + e.signal();
   } catch (const Error& e) {
     std::cerr << "lab: error: " << e.what() << '\n';
     return kExitUsage;

@@ -28,8 +28,9 @@ bool interrupted() { return g_signal.load(std::memory_order_relaxed) != 0; }
 
 void throw_if_interrupted() {
   if (int signal = g_signal.load(); signal != 0) {
-    fail("interrupted by signal {} ({}); partial output was removed", signal,
-         signal == SIGINT ? "Ctrl-C" : "SIGTERM");
+    throw Interrupted(
+        fmt::format("interrupted ({}); partial output was removed", signal == SIGINT ? "Ctrl-C" : "SIGTERM"),
+        signal);
   }
 }
 
