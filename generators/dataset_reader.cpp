@@ -45,11 +45,13 @@ const Token* tokens(const MappedFile& file) { return reinterpret_cast<const Toke
 void check_split(const DatasetSplit& split, const MappedFile& token_file, const MappedFile& index_file,
                  std::uint64_t expected_tokens, std::size_t vocabulary_size) {
   auto where = [](const MappedFile& f) { return f.path().string(); };
-  if (index_file.size() != split.size() * sizeof(IndexRecord)) {
+  // Compared by division: a (corrupt) count near 2^64 / 16 would wrap the product onto the real size.
+  if (index_file.size() % sizeof(IndexRecord) != 0 ||
+      index_file.size() / sizeof(IndexRecord) != split.size()) {
     fail("{}: {} bytes, but {} examples need {} (truncated or replaced); {}", where(index_file),
          index_file.size(), split.size(), split.size() * sizeof(IndexRecord), kRegenerate);
   }
-  if (token_file.size() != expected_tokens * sizeof(Token)) {
+  if (token_file.size() % sizeof(Token) != 0 || token_file.size() / sizeof(Token) != expected_tokens) {
     fail("{}: {} bytes, but the manifest records {} tokens = {} bytes (truncated or replaced); {}",
          where(token_file), token_file.size(), expected_tokens, expected_tokens * sizeof(Token), kRegenerate);
   }
@@ -57,7 +59,8 @@ void check_split(const DatasetSplit& split, const MappedFile& token_file, const 
   std::uint64_t next = 0;
   for (std::uint64_t i = 0; i < split.size(); ++i) {
     const IndexRecord& r = index[i];
-    if (r.offset != next || r.length == 0 || r.prompt_length > r.length ||
+    // Every example is a non-empty prompt and a non-empty answer (at least <eos>).
+    if (r.offset != next || r.prompt_length == 0 || r.prompt_length >= r.length ||
         r.length > expected_tokens - next) {
       fail("{}: record {} (offset {}, length {}, prompt {}) is out of bounds of the {} tokens; {}",
            where(index_file), i, r.offset, r.length, r.prompt_length, expected_tokens, kRegenerate);

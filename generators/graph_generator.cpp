@@ -188,10 +188,16 @@ void GraphParams::validate() const {
   }
 }
 
-GraphGenerator::GraphGenerator(GraphParams params)
-    : params_(params), vocabulary_(graph_vocabulary(params.node_tokens)) {
-  params_.validate();
+namespace {
+const GraphParams& validated(const GraphParams& params) {
+  params.validate();
+  return params;
 }
+}  // namespace
+
+// Validates before building the vocabulary, which would otherwise allocate --node-tokens labels first.
+GraphGenerator::GraphGenerator(GraphParams params)
+    : params_(validated(params)), vocabulary_(graph_vocabulary(params_.node_tokens)) {}
 
 std::string GraphGenerator::task() const {
   return params_.task == GraphTask::shortest_path ? "shortest-path" : "connectivity";
@@ -220,7 +226,21 @@ GraphSample GraphGenerator::sample(std::size_t split, std::uint64_t index) const
   Rng rng(params_.seed, split, index);
   // Connectivity draws its label first so that yes and no are exactly 50/50 in expectation.
   const bool want_connected = params_.task == GraphTask::connectivity && rng.bernoulli(0.5);
-  for (;;) {
+  // Parameters can make a draw (nearly) impossible: complete graphs are never disconnected, and a tiny
+  // prompt space may hold no prompt of this split's partition. Fail then instead of looping forever.
+  constexpr int kMaxDraws = 100'000;
+  for (int draws = 0;; ++draws) {
+    if (draws == kMaxDraws) {
+      fail(
+          "no usable graph for example {} of split {} in {} draws: --nodes-min {} --nodes-max {} "
+          "--node-tokens {} --degree {} allow too few distinct examples{}; use larger graphs, more node "
+          "tokens or another --degree",
+          index, split == kTest ? "test" : "train", kMaxDraws, params_.nodes_min, params_.nodes_max,
+          params_.node_tokens, params_.degree,
+          params_.task == GraphTask::connectivity && !want_connected
+              ? " (graphs are almost never disconnected)"
+              : "");
+    }
     const int n = rng.uniform_int(params_.nodes_min, params_.nodes_max);
     sample_edges(rng, n, params_.degree, ws.edges);
     const std::vector<std::pair<int, int>>& edges = ws.edges;

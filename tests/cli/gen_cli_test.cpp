@@ -1,0 +1,354 @@
+// `lab gen`, `lab verify`, `lab export` and `lab inspect`, run as a subprocess exactly as a user runs
+// them: bad input exits 2 naming the flag or file and leaves nothing behind; damaged datasets are
+// reported by file name; exports parse as JSON with the documented fields.
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+
+namespace lab::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+std::vector<std::string> entries(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::string joined(const std::vector<std::string>& args) {
+  std::string out;
+  for (const std::string& a : args) out.append(a).append(" ");
+  return out;
+}
+
+// A small dataset of `task` in `dir`, generated quietly; fails the test if `lab gen` fails.
+void generate(const std::string& task, const fs::path& dir, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"gen", task, "--out", dir.string(), "-q", "--seed", "3"};
+  if (task == "phonebook") {
+    extra = concat({"--entries", "2000", "--test-count", "50", "--control-count", "40"}, extra);
+  } else {
+    extra = concat({"--count", "500", "--test-count", "60"}, extra);
+  }
+  ProcessResult r = run_lab(concat(args, extra));
+  ASSERT_EQ(r.exit_code, 0) << joined(concat(args, extra)) << "\n" << r.err;
+  ASSERT_TRUE(fs::exists(dir / "manifest.json"));
+}
+
+TEST(GenCli, BadInputsExitTwoNamingTheFlagAndLeaveNothingBehind) {
+  TempDir tmp;
+  write_text(tmp / "first.txt", "Ada\nBo\n");
+  write_text(tmp / "last.txt", "Ng\nOk\nUm\n");  // 2 x 3 = 6 names
+  const std::string out = (tmp / "out").string();
+  struct Case {
+    std::vector<std::string> args;
+    std::vector<std::string> expected;  // in stderr
+  };
+  // Each case costs a process start (~0.7 s with LibTorch loaded); the library tests cover more values.
+  const Case cases[] = {
+      {{"shortest-path", "--nodes-min", "12", "--nodes-max", "10"}, {"--nodes-min", "--nodes-max"}},
+      {{"shortest-path", "--node-tokens", "8"}, {"--node-tokens", "--nodes-max"}},
+      {{"connectivity", "--degree", "0"}, {"--degree"}},
+      {{"shortest-path", "--degree", "-1.5"}, {"--degree"}},
+      {{"shortest-path", "--count", "0"}, {"--count"}},
+      {{"connectivity", "--count", "1e12"}, {"--count"}},
+      {{"shortest-path", "--count", "abc"}, {"--count", "abc"}},
+      {{"phonebook", "--entries", "0"}, {"--entries"}},
+      {{"phonebook", "--entries", "100", "--test-count", "101"}, {"--test-count", "--entries"}},
+      {{"phonebook", "--entries", "5", "--test-count", "1", "--control-count", "2", "--first-names",
+        (tmp / "first.txt").string(), "--last-names", (tmp / "last.txt").string()},
+       {"--entries", "name space"}},
+      {{"phonebook", "--first-names", (tmp / "first.txt").string()}, {"--first-names", "--last-names"}},
+      // Complete graphs are never disconnected: half the examples cannot be drawn.
+      {{"connectivity", "--nodes-min", "6", "--nodes-max", "6", "--degree", "5"}, {"--degree"}},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = concat({"gen"}, c.args);
+    args = concat(args, {"--out", out, "-q"});
+    ProcessResult r = run_lab(args);
+    EXPECT_EQ(r.exit_code, 2) << joined(args) << "\n" << r.err;
+    for (const std::string& part : c.expected) {
+      EXPECT_NE(r.err.find(part), std::string::npos) << joined(args) << ": stderr lacks '" << part << "':\n"
+                                                     << r.err;
+    }
+    EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+    EXPECT_EQ(entries(tmp.path()), (std::vector<std::string>{"first.txt", "last.txt"}))
+        << joined(args) << " left something behind";
+  }
+}
+
+TEST(GenCli, NonEmptyOutputIsRefusedUnlessForced) {
+  TempDir tmp;
+  fs::create_directory(tmp / "out");
+  write_text(tmp / "out" / "notes.txt", "mine");
+  std::vector<std::string> args = {"gen",   "shortest-path",        "--count", "100", "--test-count", "10",
+                                   "--out", (tmp / "out").string(), "-q"};
+  ProcessResult r = run_lab(args);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--out"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find((tmp / "out").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
+  EXPECT_EQ(read_text(tmp / "out" / "notes.txt"), "mine");
+  EXPECT_EQ(entries(tmp.path()), std::vector<std::string>{"out"});
+
+  r = run_lab(concat(args, {"--force"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(tmp / "out" / "notes.txt"));
+  EXPECT_EQ(entries(tmp / "out"), (std::vector<std::string>{"manifest.json", "test.index", "test.tokens",
+                                                            "train.index", "train.tokens"}));
+  EXPECT_EQ(entries(tmp.path()), std::vector<std::string>{"out"}) << "no .old or .partial directory left";
+
+  // A regular file in the way is refused even with --force.
+  write_text(tmp / "file", "x");
+  r = run_lab({"gen", "connectivity", "--count", "10", "--out", (tmp / "file").string(), "--force", "-q"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find((tmp / "file").string()), std::string::npos) << r.err;
+  EXPECT_EQ(read_text(tmp / "file"), "x");
+}
+
+TEST(GenCli, UnwritableDestinationsExitTwoNamingThePath) {
+  // Tests may run as root, for whom permissions do not stop writes: use places nobody can write.
+  TempDir tmp;
+  write_text(tmp / "file", "x");
+  for (const std::string& out : {(tmp / "file" / "out").string(), std::string("/proc/lab_test/out")}) {
+    ProcessResult r = run_lab({"gen", "connectivity", "--count", "10", "--out", out, "-q"});
+    EXPECT_EQ(r.exit_code, 2) << out << "\n" << r.err;
+    EXPECT_NE(r.err.find(fs::path(out).parent_path().string()), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(entries(tmp.path()), std::vector<std::string>{"file"});
+}
+
+TEST(GenCli, CountsAcceptExponentsAndUnderscoresAndGlobalFlagsFollowTheCommand) {
+  TempDir tmp;
+  ProcessResult r = run_lab({"gen", "connectivity", "--count", "1e3", "--test-count", "2e1", "--out",
+                             (tmp / "a").string(), "--threads", "1", "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "") << "-q after the subcommand should silence the summary";
+  r = run_lab({"gen", "connectivity", "--count", "1_000", "--test-count", "20", "--out", (tmp / "b").string(),
+               "--threads", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("train"), std::string::npos) << "without -q a summary is printed:\n" << r.out;
+  for (const char* dir : {"a", "b"}) {
+    auto manifest = nlohmann::json::parse(read_text(tmp / dir / "manifest.json"));
+    EXPECT_EQ(manifest["splits"]["train"]["count"], 1000) << dir;
+    EXPECT_EQ(manifest["splits"]["test"]["count"], 20) << dir;
+  }
+  // Same seed and parameters: the same bytes, whatever the thread count.
+  for (const char* file : {"train.tokens", "train.index", "test.tokens", "test.index", "manifest.json"}) {
+    EXPECT_EQ(read_text(tmp / "a" / file), read_text(tmp / "b" / file)) << file;
+  }
+}
+
+TEST(GenCli, VerifyAcceptsAGoodDatasetAndNamesEveryDamagedFile) {
+  TempDir tmp;
+  const fs::path dir = tmp / "data";
+  generate("shortest-path", dir);
+  ProcessResult r = run_lab({"verify", dir.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("ok"), std::string::npos) << r.out;
+
+  struct Damage {
+    std::string file;
+    bool checksum_only;  // sizes and bounds still hold: only `lab verify` can see it
+    bool also_readers;   // also run `lab export` (and `lab inspect` once) on it: process starts are slow
+    std::function<void()> apply;
+  };
+  std::map<std::string, std::string> original;
+  for (const std::string& name : entries(dir)) original[name] = read_text(dir / name);
+  const std::string& tokens = original.at("train.tokens");
+  const Damage damages[] = {
+      {"train.tokens", false, true,
+       [&] { write_text(dir / "train.tokens", tokens.substr(0, tokens.size() - 2)); }},
+      {"train.tokens", true, true,
+       [&] {
+         std::string flipped = tokens;
+         std::size_t at = flipped.size() / 2 & ~std::size_t{1};
+         while (static_cast<unsigned char>(flipped[at]) < 8) at += 2;  // a label token: its id stays valid
+         flipped[at] = static_cast<char>(flipped[at] ^ 1);
+         write_text(dir / "train.tokens", flipped);
+       }},
+      {"test.index", false, false,
+       [&] {
+         std::string flipped = original.at("test.index");
+         flipped[16] = static_cast<char>(flipped[16] ^ 4);  // the second record's offset
+         write_text(dir / "test.index", flipped);
+       }},
+      {"manifest.json", false, true,
+       [&] {
+         auto edited = nlohmann::json::parse(original.at("manifest.json"));
+         edited["splits"]["test"]["count"] = 59;
+         write_text(dir / "manifest.json", edited.dump(2));
+       }},
+      {"test.tokens", false, false, [&] { fs::remove(dir / "test.tokens"); }},
+      {"manifest.json", false, true, [&] { fs::remove(dir / "manifest.json"); }},
+  };
+  for (const Damage& damage : damages) {
+    damage.apply();
+    r = run_lab({"verify", dir.string()});
+    EXPECT_EQ(r.exit_code, 2) << damage.file << "\n" << r.err;
+    EXPECT_NE(r.err.find((dir / damage.file).string()), std::string::npos) << r.err;
+    // Every reader reports the damage the same way; none crashes.
+    std::vector<std::vector<std::string>> readers;
+    if (damage.also_readers) readers.push_back({"export", dir.string(), "--split", "train"});
+    if (&damage == &damages[0]) readers.push_back({"inspect", dir.string()});
+    for (const std::vector<std::string>& reader : readers) {
+      ProcessResult read = run_lab(reader);
+      EXPECT_EQ(read.exit_code, damage.checksum_only ? 0 : 2) << reader[0] << " " << damage.file << "\n"
+                                                              << read.err;
+      if (!damage.checksum_only) {
+        EXPECT_NE(read.err.find((dir / damage.file).string()), std::string::npos) << read.err;
+      }
+    }
+    for (const auto& [name, bytes] : original) write_text(dir / name, bytes);
+  }
+  r = run_lab({"verify", tmp.path().string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(tmp.path().string()), std::string::npos) << r.err;
+}
+
+TEST(GenCli, ExportJsonlHasTheDocumentedFields) {
+  TempDir tmp;
+  generate("shortest-path", tmp / "sp");
+  generate("connectivity", tmp / "c");
+  generate("phonebook", tmp / "p");
+
+  ProcessResult r = run_lab({"export", (tmp / "sp").string(), "--split", "test", "--format", "jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  int n = 0;
+  for (; std::getline(lines, line); ++n) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    EXPECT_EQ(j.at("index"), n);
+    const std::string prompt = j.at("prompt"), answer = j.at("answer");
+    EXPECT_EQ(prompt.rfind("<bos> ", 0), 0u) << prompt;
+    EXPECT_TRUE(prompt.ends_with(" <sep>")) << prompt;
+    EXPECT_TRUE(answer.ends_with(" <eos>")) << answer;
+    const int s = j.at("source"), t = j.at("target");
+    auto edges = j.at("edges").get<std::vector<std::pair<int, int>>>();
+    auto path = j.at("path").get<std::vector<int>>();
+    ASSERT_GE(path.size(), 2u);
+    EXPECT_EQ(path.front(), s);
+    EXPECT_EQ(path.back(), t);
+    // The text prompt lists the same edges and query as the integer fields.
+    std::string expected = "<bos>";
+    for (auto [u, v] : edges)
+      expected.append(" ").append(std::to_string(u)).append(" ").append(std::to_string(v));
+    expected.append(" <q> ").append(std::to_string(s)).append(" ").append(std::to_string(t)).append(" <sep>");
+    EXPECT_EQ(prompt, expected);
+    for (std::size_t k = 0; k + 1 < path.size(); ++k) {
+      bool edge = std::any_of(edges.begin(), edges.end(), [&](auto e) {
+        return (e.first == path[k] && e.second == path[k + 1]) ||
+               (e.first == path[k + 1] && e.second == path[k]);
+      });
+      EXPECT_TRUE(edge) << line;
+    }
+  }
+  EXPECT_EQ(n, 60);
+
+  r = run_lab({"export", (tmp / "c").string(), "--split", "train", "--limit", "25"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  lines = std::istringstream(r.out);
+  for (n = 0; std::getline(lines, line); ++n) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    EXPECT_TRUE(j.at("connected").is_boolean());
+    EXPECT_EQ(j.at("answer"), j.at("connected").get<bool>() ? "<yes> <eos>" : "<no> <eos>");
+    EXPECT_TRUE(j.at("edges").is_array());
+    EXPECT_TRUE(j.at("source").is_number_integer());
+  }
+  EXPECT_EQ(n, 25);
+
+  for (const char* split : {"test", "control"}) {
+    r = run_lab({"export", (tmp / "p").string(), "--split", split, "--format", "jsonl", "--limit", "1e2"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    lines = std::istringstream(r.out);
+    for (n = 0; std::getline(lines, line); ++n) {
+      nlohmann::json j = nlohmann::json::parse(line);
+      const std::string name = j.at("name"), number = j.at("number");
+      EXPECT_TRUE(std::regex_match(name, std::regex("[A-Z][a-z]+ [A-Z][a-z]+"))) << line;
+      EXPECT_TRUE(std::regex_match(number, std::regex("[6-9][0-9]{9}"))) << line;
+      EXPECT_EQ(j.at("prompt"), std::string("<bos>").append(name).append(":<sep>"));
+      EXPECT_EQ(j.at("answer"), std::string(number).append("<eos>"));
+    }
+    EXPECT_EQ(n, std::string(split) == "control" ? 40 : 50) << split;
+  }
+
+  r = run_lab({"export", (tmp / "sp").string(), "--format", "text", "--limit", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3);
+  EXPECT_NE(r.out.find(" <sep> => "), std::string::npos) << r.out;
+
+  r = run_lab({"export", (tmp / "sp").string(), "--split", "control"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("control"), std::string::npos) << r.err;
+  r = run_lab({"export", (tmp / "sp").string(), "--format", "xml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--format"), std::string::npos) << r.err;
+}
+
+TEST(GenCli, InspectReportsCountsAndDistributions) {
+  TempDir tmp;
+  generate("connectivity", tmp / "c");
+
+  ProcessResult r = run_lab({"inspect", (tmp / "c").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("split train: 500 examples"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("split test: 60 examples"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("labels: connected"), std::string::npos) << r.out;
+
+  r = run_lab({"inspect", (tmp / "c").string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json stats = nlohmann::json::parse(r.out);
+  EXPECT_EQ(stats.at("task"), "connectivity");
+  EXPECT_EQ(stats.at("splits").at("train").at("count"), 500);
+  EXPECT_EQ(stats.at("splits").at("test").at("count"), 60);
+  EXPECT_EQ(stats.at("disjointness").at(0).at("shared_prompts"), 0);
+
+  // The label counts agree with the exported answers.
+  ProcessResult exported = run_lab({"export", (tmp / "c").string(), "--split", "test"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  int connected = 0, total = 0;
+  std::istringstream lines(exported.out);
+  for (std::string line; std::getline(lines, line); ++total) {
+    connected += nlohmann::json::parse(line).at("connected").get<bool>();
+  }
+  EXPECT_EQ(total, 60);
+  EXPECT_EQ(stats["splits"]["test"]["connected"], connected);
+  EXPECT_EQ(stats["splits"]["test"]["not_connected"], 60 - connected);
+  EXPECT_GT(connected, 10);
+  EXPECT_LT(connected, 50);
+
+  r = run_lab({"inspect", (tmp / "nothing").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find((tmp / "nothing").string()), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace lab::test

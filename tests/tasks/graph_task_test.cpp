@@ -1,0 +1,201 @@
+// Graph prompts read back exactly as written, malformed ones are rejected, and path / connectivity
+// answers are scored as TASKS.md says, on cases small enough to check by hand.
+#include "tasks/graph_task.h"
+
+#include <gtest/gtest.h>
+
+namespace lab {
+namespace {
+
+std::vector<Token> labels(std::initializer_list<int> values, bool eos = true) {
+  std::vector<Token> out;
+  for (int v : values) out.push_back(label_token(v));
+  if (eos) out.push_back(special::eos);
+  return out;
+}
+
+TEST(GraphPrompt, SerializesAsDocumented) {
+  GraphQuestion question{{{3, 7}, {7, 1}}, 3, 1};
+  std::vector<Token> tokens;
+  append_graph_prompt(question, tokens);
+  EXPECT_EQ(graph_vocabulary(8).render(tokens), "<bos> 3 7 7 1 <q> 3 1 <sep>");
+  append_path_answer(std::vector<int>{3, 7, 1}, tokens);
+  EXPECT_EQ(graph_vocabulary(8).render(tokens), "<bos> 3 7 7 1 <q> 3 1 <sep> 3 7 1 <eos>");
+}
+
+TEST(GraphPrompt, ParseInvertsSerializeKeepingOrderAndOrientation) {
+  GraphQuestion question{{{5, 0}, {0, 31}, {12, 5}, {31, 30}}, 31, 12};
+  std::vector<Token> tokens;
+  append_graph_prompt(question, tokens);
+  auto parsed = parse_graph_prompt(tokens, 32);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->edges, question.edges);
+  EXPECT_EQ(parsed->source, 31);
+  EXPECT_EQ(parsed->target, 12);
+
+  GraphQuestion no_edges{{}, 1, 2};  // the smallest prompt: <bos> <q> s t <sep>
+  tokens.clear();
+  append_graph_prompt(no_edges, tokens);
+  ASSERT_EQ(tokens.size(), 5u);
+  parsed = parse_graph_prompt(tokens, 3);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_TRUE(parsed->edges.empty());
+  EXPECT_EQ(parsed->source, 1);
+  EXPECT_EQ(parsed->target, 2);
+}
+
+TEST(GraphPrompt, MalformedPromptsAreRejected) {
+  std::vector<Token> good;
+  append_graph_prompt(GraphQuestion{{{1, 2}, {2, 3}}, 1, 3}, good);  // <bos> 1 2 2 3 <q> 1 3 <sep>
+  ASSERT_TRUE(parse_graph_prompt(good, 4).has_value());
+
+  auto with = [&](std::size_t position, Token token) {
+    std::vector<Token> bad = good;
+    bad[position] = token;
+    return bad;
+  };
+  EXPECT_FALSE(parse_graph_prompt(with(0, special::pad), 4)) << "no <bos>";
+  EXPECT_FALSE(parse_graph_prompt(with(good.size() - 1, special::eos), 4)) << "no <sep>";
+  EXPECT_FALSE(parse_graph_prompt(with(5, label_token(0)), 4)) << "no <q>";
+  EXPECT_FALSE(parse_graph_prompt(with(2, graph_token::yes), 4)) << "a special inside an edge";
+  EXPECT_FALSE(parse_graph_prompt(with(6, special::sep), 4)) << "a special as the source";
+  EXPECT_FALSE(parse_graph_prompt(good, 3)) << "label 3 is outside 3 node tokens";
+
+  std::vector<Token> odd = good;
+  odd.insert(odd.begin() + 1, label_token(1));  // three edge-list tokens more than pairs allow
+  EXPECT_FALSE(parse_graph_prompt(odd, 4)) << "an odd number of edge tokens";
+  std::vector<Token> short_prompt = {special::bos, graph_token::query, label_token(1), special::sep};
+  EXPECT_FALSE(parse_graph_prompt(short_prompt, 4));
+  EXPECT_FALSE(parse_graph_prompt(std::vector<Token>{}, 4));
+  std::vector<Token> answer_only = labels({1, 2, 3});
+  EXPECT_FALSE(parse_graph_prompt(answer_only, 4));
+}
+
+TEST(GraphPrompt, PathAnswersParseUpToEos) {
+  EXPECT_EQ(parse_path_answer(labels({4, 0, 9}), 10), (std::vector<int>{4, 0, 9}));
+  EXPECT_FALSE(parse_path_answer(labels({4, 0, 9}, false), 10)) << "no <eos>";
+  EXPECT_FALSE(parse_path_answer(labels({4, 0, 10}), 10)) << "label outside the vocabulary";
+  std::vector<Token> with_special = labels({4, 0});
+  with_special.insert(with_special.begin() + 1, graph_token::query);
+  EXPECT_FALSE(parse_path_answer(with_special, 10));
+  EXPECT_EQ(parse_path_answer(labels({}), 10), std::vector<int>{});
+}
+
+// A square 0-1-3-2-0 with a tail 3-4: two shortest paths from 0 to 3 (via 1 or via 2), both length 2.
+GraphQuestion square_question() { return GraphQuestion{{{0, 1}, {3, 1}, {0, 2}, {2, 3}, {4, 3}}, 0, 3}; }
+
+TEST(ScoreShortestPath, StoredPathIsValidAndExact) {
+  PathScore score = score_shortest_path(square_question(), labels({0, 1, 3}), labels({0, 1, 3}));
+  EXPECT_TRUE(score.valid);
+  EXPECT_TRUE(score.exact);
+}
+
+TEST(ScoreShortestPath, AnotherShortestPathIsValidButNotExact) {
+  PathScore score = score_shortest_path(square_question(), labels({0, 1, 3}), labels({0, 2, 3}));
+  EXPECT_TRUE(score.valid);
+  EXPECT_FALSE(score.exact);
+}
+
+TEST(ScoreShortestPath, TokensAfterTheFirstEosAreIgnored) {
+  std::vector<Token> decoded = labels({0, 2, 3});
+  decoded.push_back(label_token(4));
+  decoded.push_back(special::eos);
+  PathScore score = score_shortest_path(square_question(), labels({0, 1, 3}), decoded);
+  EXPECT_TRUE(score.valid);
+  EXPECT_FALSE(score.exact);
+}
+
+TEST(ScoreShortestPath, LongerPathOfTheGraphIsNotValid) {
+  // 0 2 3 4 3 and 0 1 0 2 3 walk real edges from 0 but are longer than d(0, 3) = 2.
+  EXPECT_FALSE(score_shortest_path(square_question(), labels({0, 1, 3}), labels({0, 2, 0, 1, 3})).valid);
+  EXPECT_FALSE(score_shortest_path(square_question(), labels({0, 1, 3}), labels({0, 1, 3, 2, 3})).valid);
+}
+
+TEST(ScoreShortestPath, ShorterSequenceIsNotValid) {
+  // 0 -> 3 directly is not an edge, and it is shorter than the shortest path.
+  EXPECT_FALSE(score_shortest_path(square_question(), labels({0, 1, 3}), labels({0, 3})).valid);
+  EXPECT_FALSE(score_shortest_path(square_question(), labels({0, 1, 3}), labels({})).valid);
+}
+
+TEST(ScoreShortestPath, StepAlongANonEdgeIsNotValid) {
+  // Right length and endpoints, but 0-4 is not an edge.
+  PathScore score = score_shortest_path(square_question(), labels({0, 1, 3}), labels({0, 4, 3}));
+  EXPECT_FALSE(score.valid);
+  EXPECT_FALSE(score.exact);
+}
+
+TEST(ScoreShortestPath, MissingEosScoresNothing) {
+  PathScore score = score_shortest_path(square_question(), labels({0, 1, 3}), labels({0, 1, 3}, false));
+  EXPECT_FALSE(score.valid);
+  EXPECT_FALSE(score.exact);
+}
+
+TEST(ScoreShortestPath, WrongEndpointsAreNotValid) {
+  // Real edges, right length, but 1 -> 3 -> 4 and 0 -> 1 -> 0... do not go from 0 to 3.
+  EXPECT_FALSE(score_shortest_path(square_question(), labels({0, 1, 3}), labels({1, 3, 4})).valid);
+  EXPECT_FALSE(score_shortest_path(square_question(), labels({0, 1, 3}), labels({3, 1, 0})).valid);
+  EXPECT_FALSE(score_shortest_path(square_question(), labels({0, 1, 3}), labels({0, 2, 0})).valid);
+}
+
+TEST(ScoreShortestPath, EdgesCountInBothOrientations) {
+  // The prompt lists 3 1 and 2 3; the path walks them the other way round.
+  GraphQuestion question = square_question();
+  question.source = 1;
+  question.target = 2;
+  EXPECT_TRUE(score_shortest_path(question, labels({1, 0, 2}), labels({1, 3, 2})).valid);
+}
+
+TEST(ScoreShortestPath, NonLabelTokenIsNotValid) {
+  std::vector<Token> decoded = labels({0, 1, 3});
+  decoded[1] = graph_token::query;
+  EXPECT_FALSE(score_shortest_path(square_question(), labels({0, 1, 3}), decoded).valid);
+}
+
+TEST(ScoreConnectivity, ExactMatchOfTheAnswerThenEos) {
+  const std::vector<Token> yes = {graph_token::yes, special::eos};
+  const std::vector<Token> no = {graph_token::no, special::eos};
+  EXPECT_TRUE(score_connectivity(yes, yes));
+  EXPECT_TRUE(score_connectivity(no, no));
+  EXPECT_FALSE(score_connectivity(yes, no));
+  EXPECT_FALSE(score_connectivity(no, yes));
+  EXPECT_FALSE(score_connectivity(yes, std::vector<Token>{graph_token::yes})) << "no <eos>";
+  EXPECT_FALSE(score_connectivity(yes, std::vector<Token>{graph_token::yes, graph_token::yes}));
+  EXPECT_FALSE(score_connectivity(yes, std::vector<Token>{}));
+  EXPECT_TRUE(score_connectivity(yes, std::vector<Token>{graph_token::yes, special::eos, special::pad}));
+}
+
+TEST(ConnectivityTally, AccuracyAndBalancedAccuracyByHand) {
+  ConnectivityTally tally;
+  EXPECT_EQ(tally.accuracy(), 0.0);
+  EXPECT_EQ(tally.balanced_accuracy(), 0.0);
+  // connected: 3 of 4 right; not connected: 1 of 2 right.
+  tally.add(true, true);
+  tally.add(true, true);
+  tally.add(true, true);
+  tally.add(true, false);
+  tally.add(false, true);
+  tally.add(false, false);
+  EXPECT_DOUBLE_EQ(tally.accuracy(), 4.0 / 6.0);
+  EXPECT_DOUBLE_EQ(tally.balanced_accuracy(), (3.0 / 4.0 + 1.0 / 2.0) / 2.0);
+}
+
+TEST(ConnectivityTally, AlwaysYesOnBalancedDataIsHalfBalancedAccuracy) {
+  ConnectivityTally tally;
+  for (int i = 0; i < 90; ++i) tally.add(true, true);  // imbalanced: 90 yes, 10 no, all answered yes
+  for (int i = 0; i < 10; ++i) tally.add(false, false);
+  EXPECT_DOUBLE_EQ(tally.accuracy(), 0.9);
+  EXPECT_DOUBLE_EQ(tally.balanced_accuracy(), 0.5);
+}
+
+TEST(ConnectivityTally, OneClassOnlyAveragesOverThatClass) {
+  ConnectivityTally tally;
+  tally.add(false, true);
+  tally.add(false, false);
+  tally.add(false, true);
+  tally.add(false, true);
+  EXPECT_DOUBLE_EQ(tally.balanced_accuracy(), 0.75);
+  EXPECT_DOUBLE_EQ(tally.accuracy(), 0.75);
+}
+
+}  // namespace
+}  // namespace lab
