@@ -1,0 +1,72 @@
+#include "models/accounting.h"
+
+#include <cmath>
+
+namespace lab {
+namespace {
+
+int64_t norm_parameters(const ModelConfig& c) {
+  return c.norm == NormKind::layer_norm ? 2 * c.d_model : c.d_model;
+}
+int64_t ffn_matrices(const ModelConfig& c) { return c.activation == ActivationKind::swiglu ? 3 : 2; }
+
+}  // namespace
+
+double active_experts_per_token(const ModelConfig& c) {
+  if (!c.is_moe()) return 0.0;
+  const double k = static_cast<double>(c.moe_top_k());
+  return c.router == RouterKind::expert_choice ? c.capacity_factor * k : k;
+}
+
+ParameterCounts count_parameters(const ModelConfig& c) {
+  c.validate();
+  const int64_t d = c.d_model;
+  ParameterCounts p;
+  p.embedding = c.vocab_size * d + c.vocab_size * d;  // token embedding + output head
+  if (c.positions == PositionKind::learned) p.embedding += c.max_seq_len * d;
+
+  const int64_t attention = 4 * d * d;                     // qkv [3d, d] + output [d, d], no biases
+  int64_t per_layer = 2 * norm_parameters(c) + attention;  // pre-attention and pre-FFN norms
+  int64_t active_per_layer = per_layer;
+  if (c.is_moe()) {
+    const int64_t one_expert = ffn_matrices(c) * d * c.moe_expert_width();
+    const int64_t router = d * c.moe_experts();
+    const int64_t output_norm = c.moe_output_norm ? norm_parameters(c) : 0;
+    per_layer += router + c.moe_experts() * one_expert + output_norm;
+    const auto active_experts = static_cast<int64_t>(std::llround(active_experts_per_token(c)));
+    active_per_layer += router + active_experts * one_expert + output_norm;
+    p.router = c.layers * router;
+    p.experts = c.layers * c.moe_experts() * one_expert;
+  } else {
+    per_layer += ffn_matrices(c) * d * c.ffn_width();
+    active_per_layer = per_layer;
+  }
+  p.non_embedding = c.layers * per_layer + norm_parameters(c);  // + the final norm
+  p.total = p.embedding + p.non_embedding;
+  p.active_non_embedding = c.layers * active_per_layer + norm_parameters(c);
+  p.active = p.embedding + p.active_non_embedding;
+  return p;
+}
+
+FlopCounts count_flops(const ModelConfig& c, int64_t seq_len) {
+  c.validate();
+  const auto d = static_cast<double>(c.d_model);
+  const auto layers = static_cast<double>(c.layers);
+  const auto matrices = static_cast<double>(ffn_matrices(c));
+  FlopCounts f;
+  f.attention_projections = layers * 2.0 * 4.0 * d * d;
+  f.attention_scores = layers * 2.0 * 2.0 * static_cast<double>(seq_len) * d;
+  if (c.is_moe()) {
+    f.ffn =
+        layers * 2.0 * matrices * d * static_cast<double>(c.moe_expert_width()) * active_experts_per_token(c);
+    f.routing = layers * 2.0 * d * static_cast<double>(c.moe_experts());
+  } else {
+    f.ffn = layers * 2.0 * matrices * d * static_cast<double>(c.ffn_width());
+  }
+  f.head = 2.0 * d * static_cast<double>(c.vocab_size);
+  f.forward = f.attention_projections + f.attention_scores + f.ffn + f.routing + f.head;
+  f.training = 3.0 * f.forward;
+  return f;
+}
+
+}  // namespace lab

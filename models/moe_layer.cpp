@@ -1,0 +1,49 @@
+#include "models/moe_layer.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "models/autocast.h"
+#include "models/grouped_experts.h"
+
+namespace lab {
+
+MoeLayerImpl::MoeLayerImpl(const ModelConfig& config_) : config(config_) {
+  config.validate();
+  const int64_t e = config.moe_experts(), d = config.d_model, w = config.moe_expert_width();
+  // Plain initial values; the Transformer re-initialises every weight with its truncated normal.
+  router = register_parameter("router", torch::randn({e, d}) / std::sqrt(static_cast<double>(d)));
+  w1 = register_parameter("w1", torch::randn({e, d, w}) / std::sqrt(static_cast<double>(d)));
+  if (config.activation == ActivationKind::swiglu) {
+    w3 = register_parameter("w3", torch::randn({e, d, w}) / std::sqrt(static_cast<double>(d)));
+  }
+  w2 = register_parameter("w2", torch::randn({e, w, d}) / std::sqrt(static_cast<double>(w)));
+  if (config.moe_output_norm) output_norm = register_module("output_norm", Norm(config.norm, d));
+}
+
+Routing MoeLayerImpl::route(const torch::Tensor& x) {
+  NoAutocastGuard fp32_router(x.device().type());
+  torch::Tensor logits = torch::mm(x.to(torch::kFloat32), router.to(torch::kFloat32).t());  // [N, E]
+  if (config.router == RouterKind::token_choice) return route_token_choice(logits, config.moe_top_k());
+  const int64_t group = config.group_size > 0 ? config.group_size : x.size(0);
+  if (x.size(0) % group != 0) {
+    fail("MoE expert choice: {} tokens are not a multiple of group_size ({})", x.size(0), group);
+  }
+  return route_expert_choice(logits, group, config.expert_capacity(group));
+}
+
+MoeOutput MoeLayerImpl::forward(const torch::Tensor& x) {
+  const int64_t d = x.size(-1);
+  torch::Tensor tokens = x.reshape({-1, d});  // [N, D]
+  Routing r = route(tokens);
+  // Under autocast the experts run in the autocast dtype; the casts are autograd ops, so gradients
+  // reach the fp32 master weights and the fp32 routing weights.
+  const torch::Dtype dtype = compute_dtype(tokens);
+  torch::Tensor y = grouped_experts(tokens.to(dtype), w1.to(dtype), w2.to(dtype),
+                                    w3.defined() ? w3.to(dtype) : torch::Tensor(), r.weight_of_row.to(dtype),
+                                    r.token_of_row, r.rows_per_expert, config.activation);  // [N, D]
+  if (output_norm) y = output_norm(y);
+  return MoeOutput{y.view(x.sizes()), r.load_balance_loss, r.z_loss, r.tokens_per_expert.detach()};
+}
+
+}  // namespace lab

@@ -1,0 +1,58 @@
+#include "models/router.h"
+
+namespace lab {
+namespace {
+
+torch::Tensor z_loss_of(const torch::Tensor& logits) { return torch::logsumexp(logits, -1).pow(2).mean(); }
+
+std::vector<int64_t> to_vector(const torch::Tensor& counts) {
+  torch::Tensor c = counts.to(torch::kCPU, torch::kInt64).contiguous();
+  return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+}
+
+}  // namespace
+
+Routing route_token_choice(const torch::Tensor& logits, int64_t top_k) {
+  const int64_t n = logits.size(0), e = logits.size(1);
+  torch::Tensor probs = torch::softmax(logits, -1);  // [N, E]
+  auto [top_w, top_e] = probs.topk(top_k, -1);       // [N, k]
+  top_w = top_w / top_w.sum(-1, /*keepdim=*/true);
+
+  torch::Tensor flat_expert = top_e.reshape({-1});  // [N*k], row r = token r / k
+  // Stable sort: within one expert, rows stay in token order (deterministic dispatch).
+  torch::Tensor order =
+      std::get<1>(torch::sort(flat_expert, /*stable=*/true, /*dim=*/0, /*descending=*/false));
+  Routing r;
+  r.token_of_row = order.div(top_k, "floor");                    // [N*k]
+  r.weight_of_row = top_w.reshape({-1}).index_select(0, order);  // [N*k]
+  r.tokens_per_expert = torch::bincount(flat_expert, {}, e);     // [E]
+  r.rows_per_expert = to_vector(r.tokens_per_expert);
+
+  torch::Tensor f = r.tokens_per_expert.to(torch::kFloat32) / static_cast<double>(n * top_k);  // [E]
+  torch::Tensor p = probs.mean(0);                                                             // [E]
+  r.load_balance_loss = (f * p).sum() * static_cast<double>(e);
+  r.z_loss = z_loss_of(logits);
+  return r;
+}
+
+Routing route_expert_choice(const torch::Tensor& logits, int64_t group_size, int64_t capacity) {
+  const int64_t n = logits.size(0), e = logits.size(1);
+  const int64_t groups = n / group_size;
+  TORCH_CHECK(groups * group_size == n, "expert choice: ", n, " tokens do not split into groups of ",
+              group_size);
+  TORCH_CHECK(capacity >= 1 && capacity <= group_size, "expert choice: bad capacity ", capacity);
+  torch::Tensor probs = torch::softmax(logits, -1);                               // [N, E]
+  torch::Tensor by_expert = probs.view({groups, group_size, e}).transpose(1, 2);  // [G, E, n]
+  auto [w, idx] = by_expert.topk(capacity, -1);                                   // [G, E, C]
+  torch::Tensor group_start = torch::arange(groups, idx.options()).view({groups, 1, 1}) * group_size;
+  Routing r;
+  r.token_of_row = (idx + group_start).permute({1, 0, 2}).reshape({-1});  // [E*G*C], expert-major
+  r.weight_of_row = w.permute({1, 0, 2}).reshape({-1});                   // [E*G*C]
+  r.rows_per_expert.assign(e, groups * capacity);
+  r.tokens_per_expert = torch::full({e}, groups * capacity, idx.options());
+  r.load_balance_loss = torch::ones({}, logits.options());
+  r.z_loss = z_loss_of(logits);
+  return r;
+}
+
+}  // namespace lab

@@ -1,0 +1,144 @@
+// The whole model: shapes, causality, the KV-cache forward against the full one, bf16 autocast.
+#include "models/transformer.h"
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "models/autocast.h"
+
+namespace lab {
+namespace {
+
+ModelConfig tiny(FfnKind ffn, PositionKind positions) {
+  ModelConfig c;
+  c.vocab_size = 13;
+  c.max_seq_len = 16;
+  c.d_model = 32;
+  c.layers = 2;
+  c.heads = 4;
+  c.positions = positions;
+  c.ffn = ffn;
+  c.experts = 4;
+  c.top_k = 2;
+  return c;
+}
+
+TEST(Transformer, ReturnsLogitsAuxLossesAndRouterStatistics) {
+  torch::manual_seed(0);
+  ModelConfig c = tiny(FfnKind::moe, PositionKind::rope);
+  Transformer model(c);
+  torch::Tensor tokens = torch::randint(c.vocab_size, {3, 10}, torch::kInt64);
+  TransformerOutput out = model(tokens);
+  EXPECT_EQ(out.logits.sizes(), (std::vector<int64_t>{3, 10, c.vocab_size}));
+  ASSERT_EQ(out.tokens_per_expert.size(), static_cast<size_t>(c.layers));
+  for (const torch::Tensor& counts : out.tokens_per_expert)
+    EXPECT_EQ(counts.sum().item<int64_t>(), 3 * 10 * 2);
+  EXPECT_GE(out.load_balance_loss.item<double>(), 0.5 * c.layers);
+  EXPECT_GT(out.z_loss.item<double>(), 0.0);
+  EXPECT_NEAR(out.aux_loss.item<double>(),
+              0.01 * out.load_balance_loss.item<double>() + 0.001 * out.z_loss.item<double>(), 1e-6);
+  (out.logits.sum() + out.aux_loss).backward();
+  for (const auto& p : model->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << p.key() << " got no gradient";
+  }
+}
+
+TEST(Transformer, InitialisationIsATruncatedNormalWithReducedScale) {
+  torch::manual_seed(0);
+  ModelConfig c = tiny(FfnKind::dense, PositionKind::rope);
+  c.d_model = 256;
+  c.heads = 4;
+  Transformer model(c);
+  const torch::Tensor w = model->blocks[0]->as<BlockImpl>()->attention->qkv->weight;  // [768, 256]
+  const double sigma = std::sqrt(0.1 / 256.0);
+  EXPECT_LE(w.abs().max().item<double>(), 2.0 * sigma + 1e-7);
+  // std of a normal truncated at 2 sigma: 0.8796 sigma
+  EXPECT_NEAR(w.std().item<double>(), 0.8796 * sigma, 0.02 * sigma);
+}
+
+void expect_causal(const ModelConfig& c) {
+  torch::manual_seed(1);
+  Transformer model(c);
+  torch::NoGradGuard no_grad;
+  const int64_t t = 6;
+  torch::Tensor a = torch::randint(c.vocab_size, {2, 12}, torch::kInt64);
+  torch::Tensor b = a.clone();
+  b.narrow(1, t + 1, 12 - t - 1).random_(c.vocab_size);  // change every token after position t
+  torch::Tensor la = model(a).logits.narrow(1, 0, t + 1);
+  torch::Tensor lb = model(b).logits.narrow(1, 0, t + 1);
+  EXPECT_TRUE(torch::allclose(la, lb, 1e-5, 1e-5)) << (la - lb).abs().max().item<float>();
+  // and the later positions do change (the test can fail)
+  EXPECT_FALSE(torch::allclose(model(a).logits.narrow(1, t + 1, 5), model(b).logits.narrow(1, t + 1, 5)));
+}
+
+TEST(Transformer, OutputsUpToTIgnoreTokensAfterT) {
+  expect_causal(tiny(FfnKind::dense, PositionKind::rope));
+  expect_causal(tiny(FfnKind::dense, PositionKind::learned));
+  expect_causal(tiny(FfnKind::moe, PositionKind::rope));
+  ModelConfig c = tiny(FfnKind::moe, PositionKind::learned);
+  c.norm = NormKind::rms_norm;
+  c.activation = ActivationKind::swiglu;
+  c.moe_output_norm = true;
+  expect_causal(c);
+}
+
+void expect_cache_matches_full_forward(const ModelConfig& c) {
+  torch::manual_seed(2);
+  Transformer model(c);
+  torch::NoGradGuard no_grad;
+  torch::Tensor tokens = torch::randint(c.vocab_size, {2, 11}, torch::kInt64);
+  torch::Tensor full = model(tokens).logits;  // [2, 11, V]
+  std::vector<KVCache> cache;
+  std::vector<torch::Tensor> steps = {model(tokens.narrow(1, 0, 5), &cache).logits};  // prefill
+  for (int64_t i = 5; i < 11; ++i) steps.push_back(model(tokens.narrow(1, i, 1), &cache).logits);
+  EXPECT_EQ(cache[0].length(), 11);
+  torch::Tensor incremental = torch::cat(steps, 1);
+  EXPECT_TRUE(torch::allclose(incremental, full, 1e-4, 1e-5))
+      << (incremental - full).abs().max().item<float>();
+}
+
+TEST(Transformer, KvCacheDecodingEqualsTheFullForward) {
+  expect_cache_matches_full_forward(tiny(FfnKind::dense, PositionKind::rope));
+  expect_cache_matches_full_forward(tiny(FfnKind::dense, PositionKind::learned));
+  expect_cache_matches_full_forward(tiny(FfnKind::moe, PositionKind::rope));
+}
+
+TEST(Transformer, SequencesLongerThanMaxSeqLenAreRejected) {
+  ModelConfig c = tiny(FfnKind::dense, PositionKind::learned);
+  Transformer model(c);
+  EXPECT_THROW(model(torch::zeros({1, c.max_seq_len + 1}, torch::kInt64)), Error);
+}
+
+TEST(Transformer, Bf16AutocastRunsTheWholeModelAndStaysCloseToFp32) {
+  torch::manual_seed(3);
+  ModelConfig c = tiny(FfnKind::moe, PositionKind::rope);
+  c.granularity = 2;
+  c.expansion = 2;
+  c.experts = 0;
+  c.top_k = 1;
+  c.moe_output_norm = true;
+  Transformer model(c);
+  torch::Tensor tokens = torch::randint(c.vocab_size, {2, 12}, torch::kInt64);
+  torch::Tensor targets = torch::randint(c.vocab_size, {2 * 12}, torch::kInt64);
+  TransformerOutput fp32 = model(tokens);
+  torch::Tensor loss32 = torch::cross_entropy_loss(fp32.logits.reshape({-1, c.vocab_size}), targets);
+  torch::Tensor loss16;
+  TransformerOutput bf16;
+  {
+    AutocastGuard autocast(torch::kCPU, torch::kBFloat16);
+    bf16 = model(tokens);
+    loss16 = torch::cross_entropy_loss(bf16.logits.to(torch::kFloat32).reshape({-1, c.vocab_size}), targets);
+  }
+  EXPECT_EQ(bf16.logits.scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(bf16.aux_loss.scalar_type(), torch::kFloat32);
+  EXPECT_NEAR(loss16.item<double>(), loss32.item<double>(), 0.02 * loss32.item<double>());
+  (loss16 + bf16.aux_loss).backward();
+  for (const auto& p : model->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    EXPECT_EQ(p.value().grad().scalar_type(), torch::kFloat32) << p.key();
+    EXPECT_TRUE(p.value().grad().isfinite().all().item<bool>()) << p.key();
+  }
+}
+
+}  // namespace
+}  // namespace lab
