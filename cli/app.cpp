@@ -25,7 +25,7 @@ constexpr int kExitInternal = 1;  // a bug or an environment failure the lab did
 std::vector<Command> add_commands(CLI::App& app, const GlobalOptions& global) {
   return {
       add_gen_command(app, global),     add_verify_command(app, global),     add_export_command(app, global),
-      add_inspect_command(app, global), add_model_info_command(app, global),
+      add_inspect_command(app, global), add_model_info_command(app, global), add_train_command(app, global),
   };
 }
 

@@ -97,7 +97,8 @@ Command add_gen_command(CLI::App& app, const GlobalOptions& global) {
       "A closed-book phone book: name -> 10-digit number; splits train (the book), test, control");
   add_output_flags(book_app, *flags);
   add_count_option(book_app, "--entries", book->entries, "Book size N (1 to 1e9)");
-  add_count_option(book_app, "--test-count", book->test_count, "Recall queries drawn from the book");
+  CLI::Option* book_test_count = add_count_option(book_app, "--test-count", book->test_count,
+                                                  "Recall queries drawn from the book (at most --entries)");
   add_count_option(book_app, "--control-count", book->control_count,
                    "Names not in the book, to measure guessing");
   book_app->add_option("--seed", book->seed, "Seed: the same seed gives byte-identical files")
@@ -115,6 +116,8 @@ Command add_gen_command(CLI::App& app, const GlobalOptions& global) {
               GraphParams& params = sp_app->parsed() ? *sp : *conn;
               run_generator(GraphGenerator(params), *flags, global);
             } else if (book_app->parsed()) {
+              // The default recall set shrinks to a small book; an explicit one too large is an error.
+              if (book_test_count->count() == 0) book->test_count = std::min(book->test_count, book->entries);
               run_generator(PhonebookGenerator(*book), *flags, global);
             }
           }};

@@ -10,6 +10,7 @@ Command add_gen_command(CLI::App& app, const GlobalOptions& global);
 Command add_verify_command(CLI::App& app, const GlobalOptions& global);
 Command add_export_command(CLI::App& app, const GlobalOptions& global);
 Command add_inspect_command(CLI::App& app, const GlobalOptions& global);
+Command add_train_command(CLI::App& app, const GlobalOptions& global);
 Command add_model_info_command(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace lab

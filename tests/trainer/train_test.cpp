@@ -1,0 +1,177 @@
+// The trainer end to end, through the real `lab` binary as a user runs it: memorization and path
+// learning, exact resume after kill -9, and the errors a user can cause.
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "models/model_config_json.h"
+#include "models/transformer.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+#include "trainer/checkpoint.h"
+
+extern char** environ;
+
+namespace lab::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The last "loss" logged in a run's metrics.jsonl.
+double final_loss(const fs::path& run) {
+  std::ifstream in(run / "metrics.jsonl");
+  std::string line;
+  double loss = -1;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) loss = j.at("loss").get<double>();
+  }
+  return loss;
+}
+
+// The model of a run's newest checkpoint, rebuilt from its config.json.
+Transformer load_run(const fs::path& run) {
+  std::ifstream in(run / "config.json");
+  nlohmann::json config = nlohmann::json::parse(in);
+  Transformer model(model_config_from_json(config.at("model"), "config.json"));
+  auto latest = latest_checkpoint(run);
+  EXPECT_TRUE(latest.has_value()) << run;
+  if (latest) load_model_weights(*latest, *model);
+  return model;
+}
+
+bool same_weights(Transformer& a, Transformer& b) {
+  auto pa = a->named_parameters(), pb = b->named_parameters();
+  if (pa.size() != pb.size()) return false;
+  for (const auto& item : pa) {
+    if (!torch::equal(item.value(), pb[item.key()])) return false;
+  }
+  return true;
+}
+
+const std::vector<std::string> kTinyModel = {"--d-model", "64", "--layers", "2", "--heads", "2"};
+
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+TEST(Train, DenseAndMoeMemorizeATinyPhoneBook) {
+  TempDir dir;
+  ASSERT_EQ(
+      run_lab({"-q", "gen", "phonebook", "--entries", "64", "--out", (dir / "book").string()}).exit_code, 0);
+  for (const std::vector<std::string>& ffn :
+       {std::vector<std::string>{}, {"--experts", "4", "--top-k", "2"}}) {
+    std::string out = (dir / ("run" + std::to_string(ffn.size()))).string();
+    ProcessResult r =
+        run_lab(with(with({"--threads", "1", "-q", "train", "--data", (dir / "book").string(), "--out", out,
+                           "--steps", "400", "--batch-size", "32", "--lr", "3e-3", "--warmup", "0.05"},
+                          kTinyModel),
+                     ffn));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // 10 digits of log(10) nats each at chance; memorized means near zero.
+    EXPECT_LT(final_loss(out), 0.1) << (ffn.empty() ? "dense" : "moe");
+  }
+}
+
+TEST(Train, LearnsATinyShortestPathSet) {
+  TempDir dir;
+  ASSERT_EQ(
+      run_lab({"-q", "gen", "shortest-path", "--count", "64", "--test-count", "8", "--nodes-min", "5",
+               "--nodes-max", "6", "--node-tokens", "8", "--degree", "2", "--out", (dir / "sp").string()})
+          .exit_code,
+      0);
+  std::string out = (dir / "run").string();
+  ProcessResult r =
+      run_lab(with({"--threads", "1", "-q", "train", "--data", (dir / "sp").string(), "--out", out, "--steps",
+                    "300", "--batch-size", "32", "--lr", "3e-3", "--warmup", "0.05"},
+                   kTinyModel));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(final_loss(out), 0.1);
+}
+
+TEST(Train, ResumeAfterKillNineIsBitIdenticalToAnUninterruptedRun) {
+  TempDir dir;
+  ASSERT_EQ(
+      run_lab({"-q", "gen", "phonebook", "--entries", "256", "--out", (dir / "book").string()}).exit_code, 0);
+  auto args = [&](const std::string& out) {
+    return with({"--threads", "1", "-q", "train", "--data", (dir / "book").string(), "--out", out, "--steps",
+                 "120", "--batch-size", "16", "--checkpoint-every", "3", "--experts", "4"},
+                kTinyModel);
+  };
+  ASSERT_EQ(run_lab(args((dir / "straight").string())).exit_code, 0);
+
+  // Start the same run, kill -9 it once a few checkpoints exist (likely mid-write of another), resume.
+  std::string killed = (dir / "killed").string();
+  std::vector<std::string> argv_strings = args(killed);
+  std::vector<char*> argv = {const_cast<char*>(LAB_BINARY)};
+  for (auto& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, LAB_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto latest = latest_checkpoint(killed);
+    if (latest && latest->filename().string() >= "step-00000030.pt") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+
+  ProcessResult resumed = run_lab(
+      {"--threads", "1", "-q", "train", "--data", (dir / "book").string(), "--out", killed, "--resume"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  Transformer a = load_run(dir / "straight");
+  Transformer b = load_run(killed);
+  EXPECT_TRUE(same_weights(a, b));
+  EXPECT_EQ(final_loss(dir / "straight"), final_loss(killed));
+}
+
+TEST(Train, BadInputExitsTwoNamingIt) {
+  TempDir dir;
+  ASSERT_EQ(
+      run_lab({"-q", "gen", "phonebook", "--entries", "32", "--out", (dir / "book").string()}).exit_code, 0);
+  std::string book = (dir / "book").string();
+  struct Case {
+    std::vector<std::string> args;
+    std::string mentions;
+  };
+  std::vector<Case> cases = {
+      {{"train", "--data", (dir / "missing").string(), "--out", (dir / "r1").string()}, "missing"},
+      {{"train", "--data", book, "--out", (dir / "r2").string(), "--vocab", "10"}, "--vocab"},
+      {{"train", "--data", book, "--out", (dir / "r3").string(), "--max-seq-len", "5"}, "--max-seq-len"},
+      {{"train", "--data", book, "--out", (dir / "r4").string(), "--heads", "3"}, "heads"},
+      {{"train", "--data", book, "--out", (dir / "r5").string(), "--batch-size", "0"}, "--batch-size"},
+      {{"train", "--data", book, "--out", book}, "--resume"},  // exists and is not empty
+      {{"train", "--data", book, "--out", (dir / "r6").string(), "--resume"}, "config.json"},
+  };
+  for (const Case& c : cases) {
+    ProcessResult r = run_lab(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.mentions << ": " << r.err;
+    EXPECT_NE(r.err.find(c.mentions), std::string::npos) << r.err;
+  }
+}
+
+TEST(Train, ANonFiniteLossStopsTrainingAndSaysAtWhichStep) {
+  TempDir dir;
+  ASSERT_EQ(
+      run_lab({"-q", "gen", "phonebook", "--entries", "64", "--out", (dir / "book").string()}).exit_code, 0);
+  ProcessResult r = run_lab(with({"--threads", "1", "-q", "train", "--data", (dir / "book").string(), "--out",
+                                  (dir / "run").string(), "--steps", "200", "--lr", "1e12", "--grad-clip",
+                                  "0", "--schedule", "constant", "--checkpoint-every", "1"},
+                                 kTinyModel));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("at step"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace lab::test

@@ -1,0 +1,362 @@
+#include "trainer/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "core/atomic_file.h"
+#include "core/build_info.h"
+#include "core/error.h"
+#include "core/interrupt.h"
+#include "core/progress.h"
+#include "generators/dataset_reader.h"
+#include "models/autocast.h"
+#include "models/model_config_json.h"
+#include "models/transformer.h"
+#include "trainer/checkpoint.h"
+
+namespace lab {
+namespace fs = std::filesystem;
+namespace {
+
+nlohmann::json train_config_to_json(const TrainConfig& c) {
+  return {{"data_dir", c.data_dir},
+          {"batch_size", c.batch_size},
+          {"steps", c.steps},
+          {"epochs", c.epochs},
+          {"schedule", to_string(c.schedule.kind)},
+          {"lr", c.schedule.peak_lr},
+          {"warmup", c.schedule.warmup},
+          {"min_lr_ratio", c.schedule.min_lr_ratio},
+          {"weight_decay", c.weight_decay},
+          {"beta1", c.beta1},
+          {"beta2", c.beta2},
+          {"grad_clip", c.grad_clip},
+          {"seed", c.seed},
+          {"bf16", c.bf16},
+          {"loss_on", c.loss_on == LossOn::answer ? "answer" : "all"},
+          {"log_every", c.log_every},
+          {"eval_every", c.eval_every},
+          {"eval_batches", c.eval_batches},
+          {"checkpoint_every", c.checkpoint_every},
+          {"keep_checkpoints", c.keep_checkpoints},
+          {"device", c.device}};
+}
+
+// The stored config of a run being resumed; out_dir and resume come from the command line.
+TrainConfig train_config_from_json(const nlohmann::json& j, const TrainConfig& flags,
+                                   const std::string& source) {
+  TrainConfig c;
+  try {
+    c.data_dir = j.at("data_dir").get<std::string>();
+    c.batch_size = j.at("batch_size").get<std::int64_t>();
+    c.steps = j.at("steps").get<std::int64_t>();
+    c.epochs = j.at("epochs").get<double>();
+    c.schedule.kind = parse_schedule_kind(j.at("schedule").get<std::string>());
+    c.schedule.peak_lr = j.at("lr").get<double>();
+    c.schedule.warmup = j.at("warmup").get<double>();
+    c.schedule.min_lr_ratio = j.at("min_lr_ratio").get<double>();
+    c.weight_decay = j.at("weight_decay").get<double>();
+    c.beta1 = j.at("beta1").get<double>();
+    c.beta2 = j.at("beta2").get<double>();
+    c.grad_clip = j.at("grad_clip").get<double>();
+    c.seed = j.at("seed").get<std::uint64_t>();
+    c.bf16 = j.at("bf16").get<bool>();
+    c.loss_on = j.at("loss_on").get<std::string>() == "all" ? LossOn::all : LossOn::answer;
+    c.log_every = j.at("log_every").get<std::int64_t>();
+    c.eval_every = j.at("eval_every").get<std::int64_t>();
+    c.eval_batches = j.at("eval_batches").get<std::int64_t>();
+    c.checkpoint_every = j.at("checkpoint_every").get<std::int64_t>();
+    c.keep_checkpoints = j.at("keep_checkpoints").get<int>();
+    c.device = j.at("device").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: the training config is incomplete or has a wrong type ({})", source, e.what());
+  }
+  c.out_dir = flags.out_dir;
+  c.resume = true;
+  return c;
+}
+
+nlohmann::json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open", path.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: not valid JSON ({})", path.string(), e.what());
+  }
+}
+
+// Sets the model's vocabulary and sequence length from the dataset where they are 0, and checks that
+// the dataset fits the model.
+void fit_model_to_data(ModelConfig& model, const Dataset& data) {
+  const auto vocabulary = static_cast<std::int64_t>(data.vocabulary().size());
+  std::int64_t longest = 0;  // the model reads every token but the last
+  for (const std::string& name : data.split_names()) {
+    longest = std::max<std::int64_t>(longest, data.split(name).max_length() - 1);
+  }
+  if (model.vocab_size == 0) model.vocab_size = vocabulary;
+  if (model.max_seq_len == 0) model.max_seq_len = longest;
+  if (model.vocab_size < vocabulary) {
+    fail(
+        "--vocab ({}) is smaller than the vocabulary of {} ({} tokens); leave --vocab unset to take it from "
+        "the data",
+        model.vocab_size, data.dir().string(), vocabulary);
+  }
+  if (model.max_seq_len < longest) {
+    fail("--max-seq-len ({}) is shorter than the longest example of {} ({} input tokens)", model.max_seq_len,
+         data.dir().string(), longest);
+  }
+}
+
+// AdamW with weight decay on matrices only: norms, biases and embeddings are not decayed.
+std::unique_ptr<torch::optim::AdamW> make_optimizer(Transformer& model, const TrainConfig& c) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& item : model->named_parameters()) {
+    const std::string& name = item.key();
+    bool exempt = item.value().dim() < 2 || name.find("embedding") != std::string::npos;
+    (exempt ? no_decay : decay).push_back(item.value());
+  }
+  auto options = [&](double weight_decay) {
+    return std::make_unique<torch::optim::AdamWOptions>(
+        torch::optim::AdamWOptions(c.schedule.peak_lr).betas({c.beta1, c.beta2}).weight_decay(weight_decay));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, options(c.weight_decay));
+  groups.emplace_back(no_decay, options(0.0));
+  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(c.schedule.peak_lr));
+}
+
+struct StepLoss {
+  torch::Tensor loss;  // scalar fp32: mean cross-entropy over the masked targets
+  TransformerOutput out;
+};
+
+StepLoss forward_loss(Transformer& model, const Batch& batch, const TrainConfig& c, torch::Device device) {
+  StepLoss result;
+  {
+    AutocastGuard autocast(device.type(), torch::kBFloat16, c.bf16);
+    result.out = model->forward(batch.inputs);
+  }
+  torch::Tensor logits = result.out.logits.to(torch::kFloat32);  // [B, T, V]
+  const std::int64_t vocabulary = logits.size(-1);
+  torch::Tensor per_token = torch::nn::functional::cross_entropy(
+      logits.reshape({-1, vocabulary}), batch.targets.reshape(-1),
+      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));  // [B*T]
+  result.loss =
+      (per_token * batch.loss_mask.reshape(-1)).sum() / std::max<std::int64_t>(batch.loss_tokens, 1);
+  return result;
+}
+
+// Mean held-out loss over the first `eval_batches` batches of a fixed plan of the test split.
+double evaluate(Transformer& model, const Batcher& batcher, const TrainConfig& c, torch::Device device) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  double weighted = 0;
+  std::int64_t tokens = 0;
+  auto plan = batcher.epoch_plan(0);
+  for (std::size_t i = 0; i < plan.size() && static_cast<std::int64_t>(i) < c.eval_batches; ++i) {
+    Batch batch = batcher.make_batch(plan[i], device);
+    weighted +=
+        forward_loss(model, batch, c, device).loss.item<double>() * static_cast<double>(batch.loss_tokens);
+    tokens += batch.loss_tokens;
+  }
+  model->train();
+  return tokens > 0 ? weighted / static_cast<double>(tokens) : std::numeric_limits<double>::quiet_NaN();
+}
+
+// metrics.jsonl without the lines logged after `step` (a resumed run re-logs them).
+void truncate_metrics(const fs::path& file, std::int64_t step) {
+  std::ifstream in(file);
+  if (!in) return;
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    try {
+      if (nlohmann::json::parse(line).at("step").get<std::int64_t>() <= step) kept += line + "\n";
+    } catch (const nlohmann::json::exception&) {
+      // A line torn by a crash: dropped.
+    }
+  }
+  write_file_atomically(file, kept);
+}
+
+}  // namespace
+
+TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet) {
+  const auto start = std::chrono::steady_clock::now();
+  const fs::path run_dir = flags.out_dir;
+  const fs::path config_file = run_dir / "config.json";
+  TrainConfig c = flags;
+  if (flags.resume) {
+    if (!fs::exists(config_file)) {
+      fail("--resume: {} has no config.json; it is not a run directory (start a new run without --resume)",
+           run_dir.string());
+    }
+    nlohmann::json stored = read_json(config_file);
+    c = train_config_from_json(stored.at("train"), flags, config_file.string());
+    model_config = model_config_from_json(stored.at("model"), config_file.string());
+  }
+  c.validate();
+  const torch::Device device(c.device == "cuda" ? torch::kCUDA : torch::kCPU);
+  if (device.is_cuda() && !torch::cuda::is_available()) {
+    fail("--device cuda: this LibTorch build has no CUDA device available; use --device cpu");
+  }
+
+  Dataset data = Dataset::open(c.data_dir);
+  const DatasetSplit& train_split = data.split("train");
+  fit_model_to_data(model_config, data);
+  model_config.validate();
+  const std::string manifest_checksum = data.manifest().at("manifest_crc32c").get<std::string>();
+
+  if (!flags.resume) {
+    std::error_code ec;
+    if (fs::exists(run_dir) && !fs::is_empty(run_dir, ec)) {
+      fail(
+          "--out {} exists and is not empty; pass --resume to continue that run, or choose another directory",
+          run_dir.string());
+    }
+    fs::create_directories(run_dir, ec);
+    if (ec) fail("--out {}: cannot create the directory: {}", run_dir.string(), ec.message());
+    nlohmann::json stored = {
+        {"lab_version", std::string(project_version())},
+        {"git_commit", std::string(git_commit())},
+        {"dataset", {{"dir", c.data_dir}, {"task", data.task()}, {"manifest_crc32c", manifest_checksum}}},
+        {"model", model_config_to_json(model_config)},
+        {"train", train_config_to_json(c)}};
+    write_file_atomically(config_file, stored.dump(2) + "\n");
+  } else {
+    nlohmann::json stored = read_json(config_file);
+    if (stored.at("dataset").at("manifest_crc32c").get<std::string>() != manifest_checksum) {
+      fail("--resume: the dataset {} is not the one this run was trained on (manifest checksum differs)",
+           c.data_dir);
+    }
+  }
+
+  torch::manual_seed(c.seed);
+  Transformer model(model_config, device);
+  std::unique_ptr<torch::optim::AdamW> optimizer = make_optimizer(model, c);
+  CheckpointState state;
+  if (c.resume) {
+    if (auto latest = latest_checkpoint(run_dir)) state = load_checkpoint(*latest, *model, *optimizer);
+  }
+
+  Batcher batcher(train_split, c.batch_size, c.seed, c.loss_on);
+  const std::int64_t total_steps =
+      c.steps > 0
+          ? c.steps
+          : static_cast<std::int64_t>(std::ceil(c.epochs * static_cast<double>(batcher.batches_per_epoch())));
+  std::optional<Batcher> eval_batcher;
+  for (const std::string& name : data.split_names()) {
+    if (name == "test") eval_batcher.emplace(data.split("test"), c.batch_size, c.seed, c.loss_on, 1);
+  }
+
+  const fs::path metrics_file = run_dir / "metrics.jsonl";
+  truncate_metrics(metrics_file, state.step);
+  std::ofstream metrics(metrics_file, std::ios::app);
+  if (!metrics) fail("cannot write {}", metrics_file.string());
+  auto log = [&](const nlohmann::json& line) { metrics << line.dump() << '\n' << std::flush; };
+
+  install_interrupt_handlers();
+  Progress progress("train", static_cast<std::uint64_t>(total_steps), quiet);
+  const bool plain_log = !quiet && !isatty(STDERR_FILENO);
+  std::int64_t epoch_in_plan = -1;
+  std::vector<std::vector<std::uint64_t>> plan;
+  std::vector<torch::Tensor> parameters = model->parameters();
+  double window_loss = 0, window_aux = 0, window_lb = 0, window_z = 0, last_loss = 0;
+  std::int64_t window_steps = 0, window_tokens = 0;
+  auto window_start = std::chrono::steady_clock::now();
+  model->train();
+
+  for (std::int64_t step = state.step; step < total_steps; ++step) {
+    if (interrupted()) {
+      save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
+      throw_if_interrupted();
+    }
+    const std::int64_t epoch = step / batcher.batches_per_epoch();
+    if (epoch != epoch_in_plan) {
+      plan = batcher.epoch_plan(epoch);
+      epoch_in_plan = epoch;
+    }
+    Batch batch = batcher.make_batch(plan[step % batcher.batches_per_epoch()], device);
+    const double lr = learning_rate(c.schedule, step, total_steps);
+    for (auto& group : optimizer->param_groups())
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+
+    StepLoss result = forward_loss(model, batch, c, device);
+    torch::Tensor objective = result.loss + result.out.aux_loss;
+    optimizer->zero_grad();
+    objective.backward();
+    const double grad_norm = torch::nn::utils::clip_grad_norm_(
+        parameters, c.grad_clip > 0 ? c.grad_clip : std::numeric_limits<double>::infinity());
+    const double loss = result.loss.item<double>();
+    if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
+      auto latest = latest_checkpoint(run_dir);
+      fail("the loss became {} at step {}: training stopped; the last good checkpoint is {}",
+           std::isfinite(loss) ? "finite but the gradient norm is not" : fmt::format("{}", loss), step,
+           latest ? latest->string() : "none (lower --lr or add --grad-clip)");
+    }
+    optimizer->step();
+    state.step = step + 1;
+    state.tokens_seen += batch.input_tokens;
+
+    window_loss += loss;
+    window_aux += result.out.aux_loss.item<double>();
+    window_lb += result.out.load_balance_loss.item<double>();
+    window_z += result.out.z_loss.item<double>();
+    window_tokens += batch.input_tokens;
+    ++window_steps;
+    const bool last = state.step == total_steps;
+    if (state.step % c.log_every == 0 || last) {
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+      last_loss = window_loss / window_steps;
+      nlohmann::json line = {{"step", state.step},
+                             {"epoch", static_cast<double>(state.step) / batcher.batches_per_epoch()},
+                             {"tokens", state.tokens_seen},
+                             {"loss", last_loss},
+                             {"aux_loss", window_aux / window_steps},
+                             {"load_balance_loss", window_lb / window_steps},
+                             {"z_loss", window_z / window_steps},
+                             {"lr", lr},
+                             {"grad_norm", grad_norm},
+                             {"tokens_per_s", window_tokens / std::max(seconds, 1e-9)}};
+      log(line);
+      if (plain_log) {
+        std::cerr << fmt::format("step {}/{} loss {:.4f} lr {:.2e} {:.0f} tok/s\n", state.step, total_steps,
+                                 last_loss, lr, window_tokens / std::max(seconds, 1e-9));
+      }
+      window_loss = window_aux = window_lb = window_z = 0;
+      window_steps = window_tokens = 0;
+      window_start = std::chrono::steady_clock::now();
+    }
+    if (eval_batcher && c.eval_every > 0 && state.step % c.eval_every == 0 && !last) {
+      log({{"step", state.step}, {"eval_loss", evaluate(model, *eval_batcher, c, device)}});
+    }
+    if (c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0 && !last) {
+      save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
+    }
+    progress.update(static_cast<std::uint64_t>(state.step));
+  }
+  progress.finish();
+
+  TrainResult result;
+  result.steps = state.step;
+  result.train_loss = last_loss;
+  result.eval_loss =
+      eval_batcher ? evaluate(model, *eval_batcher, c, device) : std::numeric_limits<double>::quiet_NaN();
+  if (eval_batcher) log({{"step", state.step}, {"eval_loss", result.eval_loss}});
+  save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace lab

@@ -1,0 +1,31 @@
+#pragma once
+// The one trainer every model goes through: `lab train` and the experiment runner call train().
+//
+// A run directory holds:
+//   config.json     the resolved model and training configs, the dataset's manifest checksum, the lab
+//                   version: enough to rebuild the model and continue or probe the run
+//   metrics.jsonl   one JSON object per logged step (step, tokens, loss, aux losses, lr, grad norm,
+//                   tokens/s) and per evaluation (held-out loss)
+//   checkpoints/    step-NNNNNNNN.pt, the newest few (trainer/checkpoint.h)
+
+#include <string>
+
+#include "models/model_config.h"
+#include "trainer/train_config.h"
+
+namespace lab {
+
+struct TrainResult {
+  std::int64_t steps = 0;  // optimizer steps completed
+  double train_loss = 0;   // mean loss of the last logged window
+  double eval_loss = 0;    // held-out loss at the end (NaN without a test split)
+  double seconds = 0;      // wall time of this invocation
+};
+
+// Trains and writes the run directory. `model` fields vocab_size and max_seq_len set to 0 are taken
+// from the dataset. With config.resume, the run's stored configs are used and the flags ignored.
+// Throws lab::Error for bad input (missing dataset, vocabulary too large for the model, a run
+// directory that exists without --resume, a NaN loss); lab::Interrupted after saving on Ctrl-C.
+TrainResult train(const TrainConfig& config, ModelConfig model, bool quiet);
+
+}  // namespace lab
