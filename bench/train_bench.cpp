@@ -1,0 +1,157 @@
+// Whole training steps (forward, cross-entropy + router losses, backward, AdamW) of the transformer on
+// the configuration of ../shared/peers/torch_gpt_peer.py: vocabulary 64, sequence 64, batch 64,
+// d_model 256, 4 layers, 4 heads, d_ff 256, random tokens. The peer (plain PyTorch, Python MoE loop)
+// runs in the same process run with the same configurations, so `x_peer` is a like-for-like ratio.
+//
+//   build/release/bench/train_bench --threads 2          (the peer needs python3-torch)
+//
+// Also reports model FLOP utilisation: training FLOPs per token (models/accounting.h) x tokens/s
+// over the fp32 or bf16 GEMM peak measured by bench/gemm_bench on this machine.
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <regex>
+#include <string>
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include "models/accounting.h"
+#include "models/autocast.h"
+#include "models/transformer.h"
+
+namespace {
+
+constexpr int64_t kVocab = 64, kSeq = 64, kBatch = 64;
+constexpr double kGemmPeakFp32 = 140e9, kGemmPeakBf16 = 342e9;  // BENCHMARKS.md, gemm_bench, 2 threads
+int g_threads = 2;
+bool g_peers = true;
+std::map<std::string, double> g_peer_rates;  // case name -> the peer's tokens/s, measured before the cases
+
+struct Case {
+  const char* name;
+  int64_t experts, top_k, width;  // experts == 0: dense
+  bool bf16;
+  int peer_steps;  // timed steps of the (slow) peer
+};
+
+std::string run_command(const std::string& command) {
+  std::string out;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+  if (!pipe) return out;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof(buffer), pipe.get()) != nullptr) out += buffer;
+  return out;
+}
+
+double peer_tokens_per_s(const Case& c) {
+  if (!g_peers) return 0;
+  std::string args = c.experts == 0 ? "" : fmt::format(" --E {} --k {} --ff {}", c.experts, c.top_k, c.width);
+  std::string command;
+  for (const char* prefix : {"", "../", "../../", "../../../"}) {
+    std::string path = std::string(prefix) + "../shared/peers/torch_gpt_peer.py";
+    if (FILE* f = std::fopen(path.c_str(), "r")) {
+      std::fclose(f);
+      command = fmt::format("/usr/bin/python3 {} --threads {} --steps {}{}{} 2>&1", path, g_threads,
+                            c.peer_steps, args, c.bf16 ? " --bf16" : "");
+      break;
+    }
+  }
+  if (command.empty()) {
+    std::fprintf(stderr, "train_bench: ../shared/peers/torch_gpt_peer.py not found from here; no ratios\n");
+    return 0;
+  }
+  std::smatch match;
+  std::string out = run_command(command);
+  if (std::regex_search(out, match, std::regex(R"(tokens_per_s=(\d+))"))) return std::stod(match[1]);
+  std::fprintf(stderr, "train_bench: the peer did not run: %s\n", out.c_str());
+  return 0;
+}
+
+void train_step(benchmark::State& state, Case c) {
+  lab::ModelConfig config;
+  config.vocab_size = kVocab;
+  config.max_seq_len = kSeq;
+  config.d_model = 256;
+  config.layers = 4;
+  config.heads = 4;
+  config.d_ff = 256;
+  config.positions = lab::PositionKind::learned;  // as the peer
+  if (c.experts > 0) {
+    config.ffn = lab::FfnKind::moe;
+    config.experts = c.experts;
+    config.top_k = c.top_k;
+    config.expert_width = c.width;
+  }
+  torch::manual_seed(0);
+  lab::Transformer model(config);
+  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-3).weight_decay(0.1));
+  torch::Tensor x = torch::randint(0, kVocab, {kBatch, kSeq + 1});
+  torch::Tensor inputs = x.slice(1, 0, kSeq), targets = x.slice(1, 1);
+  auto step = [&] {
+    lab::TransformerOutput out;
+    {
+      lab::AutocastGuard autocast(torch::kCPU, torch::kBFloat16, c.bf16);
+      out = model->forward(inputs);
+    }
+    torch::Tensor loss = torch::nn::functional::cross_entropy(
+                             out.logits.to(torch::kFloat32).reshape({-1, kVocab}), targets.reshape(-1)) +
+                         out.aux_loss;
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+  };
+  for (int i = 0; i < 3; ++i) step();  // warm-up, as the peer
+  for (auto _ : state) step();
+  const double tokens = static_cast<double>(kBatch * kSeq);
+  state.SetItemsProcessed(state.iterations() * kBatch * kSeq);
+  const double flops = lab::count_flops(config, kSeq).training;  // per token
+  state.counters["MFU"] = benchmark::Counter(flops * tokens / (c.bf16 ? kGemmPeakBf16 : kGemmPeakFp32),
+                                             benchmark::Counter::kIsIterationInvariantRate);
+  if (double peer = g_peer_rates[c.name]; peer > 0) {
+    state.counters["peer_tok/s"] = peer;
+    state.counters["x_peer"] =
+        benchmark::Counter(tokens / peer, benchmark::Counter::kIsIterationInvariantRate);
+  }
+}
+
+const Case kCases[] = {
+    {"dense_fp32", 0, 0, 0, false, 10},
+    {"dense_bf16", 0, 0, 0, true, 10},
+    {"moe_8e_top1_fp32", 8, 1, 256, false, 5},
+    {"moe_32e_top4_w64_fp32", 32, 4, 64, false, 3},
+    {"moe_64e_top8_w32_fp32", 64, 8, 32, false, 2},
+    {"moe_8e_top1_bf16", 8, 1, 256, true, 5},
+};
+
+}  // namespace
+
+// `--threads N` (default 2) sets LibTorch's threads and the peer's; `--no-peers` skips the peer.
+int main(int argc, char** argv) {
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+      g_threads = std::stoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--no-peers") == 0) {
+      g_peers = false;
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  torch::set_num_threads(g_threads);
+  for (const Case& c : kCases) g_peer_rates[c.name] = peer_tokens_per_s(c);
+  for (const Case& c : kCases) {
+    benchmark::RegisterBenchmark(c.name, train_step, c)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->MinTime(3.0);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
