@@ -15,28 +15,24 @@ std::vector<int64_t> offsets_of(const std::vector<int64_t>& rows) {
   return offsets;
 }
 
-// Runs body(e, first_row, rows) for every expert with rows, experts split over LibTorch's threads.
-// Each call gets its thread's accumulator (one per thread, so scatter-adds never race); matrix
-// products inside run single-threaded, on blocks small enough to stay in cache.
+// Runs body(e, first_row, rows, accumulator) for every expert with rows, one expert at a time, so
+// each gathered block stays in cache; the products and copies inside use LibTorch's threads.
 template <typename Body>
 void for_each_expert(const std::vector<int64_t>& offsets, std::vector<torch::Tensor>* accumulators,
                      torch::IntArrayRef accumulator_sizes, torch::TensorOptions accumulator_options,
                      const Body& body) {
-  const auto experts = static_cast<int64_t>(offsets.size()) - 1;
-  if (accumulators) accumulators->assign(torch::get_num_threads(), torch::Tensor());
-  at::parallel_for(0, experts, 1, [&](int64_t begin, int64_t end) {
-    torch::Tensor* acc = nullptr;
-    if (accumulators) {
-      acc = &(*accumulators)[at::get_thread_num()];
-      if (!acc->defined()) *acc = torch::zeros(accumulator_sizes, accumulator_options);
-    }
-    for (int64_t e = begin; e < end; ++e) {
-      if (offsets[e + 1] > offsets[e]) body(e, offsets[e], offsets[e + 1] - offsets[e], acc);
-    }
-  });
+  torch::Tensor* acc = nullptr;
+  if (accumulators) {
+    accumulators->assign(1, torch::zeros(accumulator_sizes, accumulator_options));
+    acc = &accumulators->front();
+  }
+  for (size_t e = 0; e + 1 < offsets.size(); ++e) {
+    if (offsets[e + 1] > offsets[e])
+      body(static_cast<int64_t>(e), offsets[e], offsets[e + 1] - offsets[e], acc);
+  }
 }
 
-// The sum of the threads' accumulators (those that ran), or zeros if none did.
+// The sum of the accumulators (those that were used), or zeros if none was.
 torch::Tensor sum_of(const std::vector<torch::Tensor>& accumulators, torch::IntArrayRef sizes,
                      torch::TensorOptions options) {
   torch::Tensor total;
@@ -78,7 +74,7 @@ struct GroupedExperts : torch::autograd::Function<GroupedExperts> {
     // 2. Activation and routing weight on all rows at once: hw = act(pre) * weight.
     torch::Tensor h = swiglu ? torch::silu(pre) * up : torch::gelu(pre);  // [R, W]
     torch::Tensor hw = h * weight_of_row.unsqueeze(1);                    // [R, W]
-    // 3. Output projection per expert and scatter-add into the thread's y: y[t] += hw_r @ w2[e].
+    // 3. Output projection per expert and scatter-add into y: y[t] += hw_r @ w2[e].
     const torch::TensorOptions acc = x.options().dtype(accumulation_dtype(x));
     std::vector<torch::Tensor> partial;
     for_each_expert(offsets, &partial, x.sizes(), acc,

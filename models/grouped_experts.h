@@ -18,8 +18,8 @@ namespace lab {
 // Returns y: [N, D], y[t] = sum over rows r of token t: weight_of_row[r] * expert_e(r)(x[t]), in x's
 // dtype, or fp32 when x is 16-bit (the k expert outputs of a token are summed in fp32).
 // All floating inputs must share one dtype; differentiable in x, w1, w2, w3 and weight_of_row.
-// Experts are spread over LibTorch's intra-op threads; each thread gathers one expert's rows at a
-// time into a small block, so no [R, D] tensor is ever materialised.
+// One expert at a time, its rows are gathered into a small block that stays in cache, so no [R, D]
+// tensor is ever materialised.
 torch::Tensor grouped_experts(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& w2,
                               const torch::Tensor& w3, const torch::Tensor& weight_of_row,
                               const torch::Tensor& token_of_row, const std::vector<int64_t>& rows_per_expert,
