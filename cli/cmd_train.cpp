@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/model_flags.h"
 #include "core/error.h"
+#include "models/accounting.h"
 #include "trainer/trainer.h"
 
 namespace lab {

@@ -350,6 +350,7 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
 
   TrainResult result;
   result.steps = state.step;
+  result.model = model_config;
   result.train_loss = last_loss;
   result.eval_loss =
       eval_batcher ? evaluate(model, *eval_batcher, c, device) : std::numeric_limits<double>::quiet_NaN();

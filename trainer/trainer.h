@@ -20,6 +20,7 @@ struct TrainResult {
   double train_loss = 0;   // mean loss of the last logged window
   double eval_loss = 0;    // held-out loss at the end (NaN without a test split)
   double seconds = 0;      // wall time of this invocation
+  ModelConfig model;       // the model trained, vocabulary and length resolved from the data
 };
 
 // Trains and writes the run directory. `model` fields vocab_size and max_seq_len set to 0 are taken
