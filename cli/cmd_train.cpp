@@ -105,6 +105,9 @@ Command add_train_command(CLI::App& app, const GlobalOptions& global) {
             o->train.loss_on = o->loss_on == "all" ? LossOn::all : LossOn::answer;
             TrainResult r = train(o->train, o->model, global.quiet);
             if (global.quiet) return;
+            ParameterCounts p = count_parameters(r.model);
+            std::cout << fmt::format("model: {}, {} parameters, {} active per token\n",
+                                     to_string(r.model.ffn), p.total, p.active);
             std::cout << fmt::format(
                 "trained {} steps in {:.1f} s: loss {:.4f}{}\n  run: {}\n", r.steps, r.seconds, r.train_loss,
                 std::isnan(r.eval_loss) ? "" : fmt::format(", held-out loss {:.4f}", r.eval_loss),
