@@ -1,7 +1,6 @@
 // The phone book at 1e6 entries, read back from the written files: names unique, numbers well-formed,
 // control names outside the book, recall queries copies of distinct book entries.
 #include "generators/phonebook_generator.h"
-#include "tasks/phonebook_task.h"
 
 #include <regex>
 #include <unordered_set>
@@ -12,6 +11,7 @@
 #include "core/error.h"
 #include "generators/dataset_reader.h"
 #include "generators/dataset_writer.h"
+#include "tasks/phonebook_task.h"
 #include "tests/generators/dataset_files.h"
 #include "tests/support/temp_dir.h"
 

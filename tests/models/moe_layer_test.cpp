@@ -245,9 +245,9 @@ TEST(MoeLayer, Bf16AutocastRunsExpertsInBf16AndKeepsTheRouterInFp32) {
     EXPECT_TRUE(torch::equal(r.weight_of_row, fp32_routing.weight_of_row));
     bf16 = m(x);
   }
-  EXPECT_FALSE(autocast_enabled(torch::kCPU));  // the guard restored the previous state
+  EXPECT_FALSE(autocast_enabled(torch::kCPU));       // the guard restored the previous state
   EXPECT_EQ(bf16.y.scalar_type(), torch::kFloat32);  // bf16 experts, their k outputs summed in fp32
-  EXPECT_FALSE(torch::equal(bf16.y, fp32.y));          // the experts did run in bf16
+  EXPECT_FALSE(torch::equal(bf16.y, fp32.y));        // the experts did run in bf16
   EXPECT_EQ(bf16.load_balance_loss.scalar_type(), torch::kFloat32);
   EXPECT_TRUE(torch::allclose(bf16.y.to(torch::kFloat32), fp32.y, 0.05, 0.02));
   bf16.y.to(torch::kFloat32).sum().backward();
