@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bench/bench_support.h"
 #include "generators/dataset_writer.h"
 #include "generators/graph_generator.h"
 #include "generators/phonebook_generator.h"
@@ -27,15 +28,6 @@ int g_threads = 2;
 double g_peer_shortest_path = 0;  // examples/s of ../shared/peers/nx_graph_peer.py
 double g_peer_connectivity = 0;
 double g_peer_phonebook_seconds = 0;  // seconds of ../shared/peers/phonebook_peer.py for 3e6 entries
-
-std::string run_command(const std::string& command) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-  if (!pipe) return out;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof(buffer), pipe.get()) != nullptr) out += buffer;
-  return out;
-}
 
 double find_number(const std::string& text, const std::string& pattern) {
   std::smatch match;
@@ -105,11 +97,12 @@ void run_peers() {
   for (const char* candidate : {"../shared/peers", "../../shared/peers", "../../../shared/peers"}) {
     if (fs::exists(fs::path(candidate) / "nx_graph_peer.py")) peers = candidate;
   }
-  std::string graphs = run_command(std::string("/usr/bin/python3 ") + peers + "/nx_graph_peer.py 20000 2>&1");
+  std::string graphs =
+      lab::bench::run_command(std::string("/usr/bin/python3 ") + peers + "/nx_graph_peer.py 20000 2>&1");
   g_peer_shortest_path = find_number(graphs, R"(shortest_path: (\d+) examples/s)");
   g_peer_connectivity = find_number(graphs, R"(connectivity: (\d+) examples/s)");
   std::string book =
-      run_command(std::string("/usr/bin/python3 ") + peers + "/phonebook_peer.py 3000000 2>&1");
+      lab::bench::run_command(std::string("/usr/bin/python3 ") + peers + "/phonebook_peer.py 3000000 2>&1");
   g_peer_phonebook_seconds = find_number(book, R"(phonebook 3000000: ([\d.]+) s)");
   benchmark::AddCustomContext("peer_shortest_path_per_s", std::to_string(g_peer_shortest_path));
   benchmark::AddCustomContext("peer_connectivity_per_s", std::to_string(g_peer_connectivity));
@@ -125,23 +118,9 @@ void run_peers() {
 
 // `--threads N` (default 2) sets the generator threads; `--no-peers` skips the Python peers.
 int main(int argc, char** argv) {
-  bool peers = true;
-  int kept = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-      g_threads = std::stoi(argv[++i]);
-    } else if (std::strcmp(argv[i], "--no-peers") == 0) {
-      peers = false;
-    } else {
-      argv[kept++] = argv[i];
-    }
-  }
-  argc = kept;
+  lab::bench::BenchArgs args = lab::bench::take_bench_args(argc, argv);
+  if (args.threads > 0) g_threads = args.threads;
   benchmark::AddCustomContext("generator_threads", std::to_string(g_threads));
-  if (peers) run_peers();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  if (args.peers) run_peers();
+  return lab::bench::run_benchmarks(argc, argv);
 }

@@ -14,6 +14,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench/bench_support.h"
 #include "core/blas_info.h"
 #include "models/autocast.h"
 #include "models/dense_ffn.h"
@@ -111,22 +112,9 @@ BENCHMARK_CAPTURE(moe_ffn, bf16_G8_64x32_top8, 8, RouterKind::token_choice, true
 
 // `--threads N` (default: all cores) sets LibTorch's threads; the rest goes to Google Benchmark.
 int main(int argc, char** argv) {
-  int threads = 0;
-  int kept = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-      threads = std::stoi(argv[++i]);
-    } else {
-      argv[kept++] = argv[i];
-    }
-  }
-  argc = kept;
-  if (threads > 0) torch::set_num_threads(threads);
+  lab::bench::BenchArgs args = lab::bench::take_bench_args(argc, argv);
+  if (args.threads > 0) torch::set_num_threads(args.threads);
   benchmark::AddCustomContext("torch_threads", std::to_string(torch::get_num_threads()));
   benchmark::AddCustomContext("blas", lab::detect_blas().description);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return lab::bench::run_benchmarks(argc, argv);
 }

@@ -18,6 +18,7 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include "bench/bench_support.h"
 #include "models/accounting.h"
 #include "models/autocast.h"
 #include "models/transformer.h"
@@ -37,15 +38,6 @@ struct Case {
   int peer_steps;  // timed steps of the (slow) peer
 };
 
-std::string run_command(const std::string& command) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-  if (!pipe) return out;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof(buffer), pipe.get()) != nullptr) out += buffer;
-  return out;
-}
-
 double peer_tokens_per_s(const Case& c) {
   if (!g_peers) return 0;
   std::string args = c.experts == 0 ? "" : fmt::format(" --E {} --k {} --ff {}", c.experts, c.top_k, c.width);
@@ -64,7 +56,7 @@ double peer_tokens_per_s(const Case& c) {
     return 0;
   }
   std::smatch match;
-  std::string out = run_command(command);
+  std::string out = lab::bench::run_command(command);
   if (std::regex_search(out, match, std::regex(R"(tokens_per_s=(\d+))"))) return std::stod(match[1]);
   std::fprintf(stderr, "train_bench: the peer did not run: %s\n", out.c_str());
   return 0;
@@ -130,17 +122,9 @@ const Case kCases[] = {
 
 // `--threads N` (default 2) sets LibTorch's threads and the peer's; `--no-peers` skips the peer.
 int main(int argc, char** argv) {
-  int kept = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-      g_threads = std::stoi(argv[++i]);
-    } else if (std::strcmp(argv[i], "--no-peers") == 0) {
-      g_peers = false;
-    } else {
-      argv[kept++] = argv[i];
-    }
-  }
-  argc = kept;
+  lab::bench::BenchArgs args = lab::bench::take_bench_args(argc, argv);
+  if (args.threads > 0) g_threads = args.threads;
+  g_peers = args.peers;
   torch::set_num_threads(g_threads);
   for (const Case& c : kCases) g_peer_rates[c.name] = peer_tokens_per_s(c);
   for (const Case& c : kCases) {
@@ -149,9 +133,5 @@ int main(int argc, char** argv) {
         ->UseRealTime()
         ->MinTime(3.0);
   }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return lab::bench::run_benchmarks(argc, argv);
 }

@@ -1,0 +1,55 @@
+#pragma once
+// What the benchmark programs share: the flags they take before Google Benchmark's own, running the
+// registered benchmarks, and running a Python peer to compare with in the same process run.
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include <benchmark/benchmark.h>
+
+namespace lab::bench {
+
+struct BenchArgs {
+  int threads = 0;    // --threads N; 0 = the program's default
+  bool peers = true;  // --no-peers skips the Python peers
+};
+
+// Takes our flags out of argv so that Google Benchmark sees only its own.
+inline BenchArgs take_bench_args(int& argc, char** argv) {
+  BenchArgs args;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+      args.threads = std::stoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--no-peers") == 0) {
+      args.peers = false;
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  return args;
+}
+
+// Initialize, refuse unknown flags (exit code 2), run, shut down.
+inline int run_benchmarks(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
+
+// Everything `command` prints (run through the shell).
+inline std::string run_command(const std::string& command) {
+  std::string out;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+  if (!pipe) return out;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof(buffer), pipe.get()) != nullptr) out += buffer;
+  return out;
+}
+
+}  // namespace lab::bench
