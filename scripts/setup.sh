@@ -24,6 +24,7 @@ done
 packages=(
   g++ cmake ninja-build git
   libtorch-dev            # LibTorch 1.13: tensors, autograd, optimizers, c10d
+  libgloo-dev             # headers of Gloo, c10d's CPU collectives (ProcessGroupGloo)
   libopenblas0-openmp     # fast fp32 GEMM; the reference BLAS is ~27x slower
   libboost-graph-dev      # BFS, connected components
   libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
