@@ -6,8 +6,11 @@
 
 #include "cli/commands.h"
 #include "cli/model_flags.h"
+#include "cli/runtime.h"
 #include "core/error.h"
 #include "models/accounting.h"
+#include "trainer/distributed.h"
+#include "trainer/launcher.h"
 #include "trainer/trainer.h"
 
 namespace lab {
@@ -21,6 +24,7 @@ Command add_train_command(CLI::App& app, const GlobalOptions& global) {
     ModelConfig model;
     std::string schedule = "warmup-linear";
     std::string loss_on = "answer";
+    int nproc = 1;
   };
   auto o = std::make_shared<Options>();
   o->model.vocab_size = 0;   // from the dataset
@@ -55,6 +59,13 @@ Command add_train_command(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str()
       ->group(data);
   cmd->add_option("--keep-checkpoints", t.keep_checkpoints, "Newest checkpoints kept")
+      ->capture_default_str()
+      ->group(data);
+  cmd->add_option("--nproc", o->nproc,
+                  "Data-parallel workers on this machine (c10d Gloo), --threads shared among them; under "
+                  "torchrun or srun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT set) each process joins "
+                  "the group instead")
+      ->check(CLI::Range(1, 1024))
       ->capture_default_str()
       ->group(data);
 
@@ -103,8 +114,26 @@ Command add_train_command(CLI::App& app, const GlobalOptions& global) {
   return {cmd, [o, &global] {
             o->train.schedule.kind = parse_schedule_kind(o->schedule);
             o->train.loss_on = o->loss_on == "all" ? LossOn::all : LossOn::answer;
+            const DistributedEnv env = distributed_env_from_environment();
+            if (env.world_size > 1 && o->nproc != 1 && o->nproc != env.world_size) {
+              fail(
+                  "--nproc {} disagrees with the {} workers the environment describes (WORLD_SIZE); drop "
+                  "--nproc under torchrun or srun",
+                  o->nproc, env.world_size);
+            }
+            if (env.world_size == 1 && o->nproc > 1) {
+              if (!o->train.resume && o->train.batch_size % o->nproc != 0) {
+                fail(
+                    "--batch-size {} is not divisible by --nproc {}: each worker takes an equal share of "
+                    "the global batch",
+                    o->train.batch_size, o->nproc);
+              }
+              const int threads = global.threads > 0 ? global.threads : default_thread_count();
+              run_local_workers(o->nproc, std::max(1, threads / o->nproc), global.quiet);
+              return;
+            }
             TrainResult r = train(o->train, o->model, global.quiet);
-            if (global.quiet) return;
+            if (global.quiet || r.rank != 0) return;
             ParameterCounts p = count_parameters(r.model);
             std::cout << fmt::format("model: {}, {} parameters, {} active per token\n",
                                      to_string(r.model.ffn), p.total, p.active);

@@ -71,4 +71,26 @@ Batch Batcher::make_batch(const std::vector<std::uint64_t>& examples, torch::Dev
   return {inputs.to(device), targets.to(device), mask.to(device), b, loss_tokens, input_tokens};
 }
 
+BatchTokens Batcher::count_tokens(const std::vector<std::uint64_t>& examples) const {
+  BatchTokens counts;
+  for (std::uint64_t i : examples) {
+    ExampleView example = split_.example(i);
+    const auto length = static_cast<std::int64_t>(example.tokens.size());
+    // As in make_batch: targets 1 .. length - 1, trained from first_trained on.
+    const std::int64_t first_trained =
+        loss_on_ == LossOn::answer ? static_cast<std::int64_t>(example.prompt_length) : 1;
+    counts.input_tokens += length - 1;
+    counts.loss_tokens += std::max<std::int64_t>(0, length - std::max<std::int64_t>(first_trained, 1));
+  }
+  return counts;
+}
+
+std::vector<std::uint64_t> shard_of(const std::vector<std::uint64_t>& batch, int rank, int world_size) {
+  const std::size_t n = batch.size();
+  const std::size_t begin = n * static_cast<std::size_t>(rank) / static_cast<std::size_t>(world_size);
+  const std::size_t end = n * static_cast<std::size_t>(rank + 1) / static_cast<std::size_t>(world_size);
+  return {batch.begin() + static_cast<std::ptrdiff_t>(begin),
+          batch.begin() + static_cast<std::ptrdiff_t>(end)};
+}
+
 }  // namespace lab

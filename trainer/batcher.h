@@ -24,6 +24,11 @@ struct Batch {
   std::int64_t input_tokens = 0;  // non-padding tokens in inputs
 };
 
+struct BatchTokens {
+  std::int64_t loss_tokens = 0;   // targets trained on
+  std::int64_t input_tokens = 0;  // non-padding input tokens
+};
+
 class Batcher {
  public:
   // batch_size: examples per batch; bucket_batches: how many batches' worth of shuffled examples
@@ -39,6 +44,10 @@ class Batcher {
   // Builds the tensors of one batch on `device`.
   Batch make_batch(const std::vector<std::uint64_t>& examples, torch::Device device) const;
 
+  // The token counts make_batch would report, without building the tensors: in data-parallel
+  // training every rank knows the whole global batch, so it knows the global counts for free.
+  BatchTokens count_tokens(const std::vector<std::uint64_t>& examples) const;
+
  private:
   const DatasetSplit& split_;
   std::int64_t batch_size_;
@@ -47,5 +56,9 @@ class Batcher {
   std::int64_t bucket_batches_;
   std::int64_t batches_per_epoch_;
 };
+
+// Rank `rank`'s share of a global batch for data-parallel training: a contiguous slice, sizes
+// differing by at most one. A short last batch of an epoch may leave a rank nothing.
+std::vector<std::uint64_t> shard_of(const std::vector<std::uint64_t>& batch, int rank, int world_size);
 
 }  // namespace lab

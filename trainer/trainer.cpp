@@ -21,6 +21,7 @@
 #include "models/model_config_json.h"
 #include "models/transformer.h"
 #include "trainer/checkpoint.h"
+#include "trainer/distributed.h"
 
 namespace lab {
 namespace fs = std::filesystem;
@@ -137,11 +138,15 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(Transformer& model, const Tr
 }
 
 struct StepLoss {
-  torch::Tensor loss;  // scalar fp32: mean cross-entropy over the masked targets
+  torch::Tensor loss;  // scalar fp32: summed cross-entropy over the masked targets / normalizer
   TransformerOutput out;
 };
 
-StepLoss forward_loss(Transformer& model, const Batch& batch, const TrainConfig& c, torch::Device device) {
+// `normalizer` is the number of loss tokens the mean is over: the batch's own, or in data-parallel
+// training the whole global batch's, so that the ranks' losses (and so their gradients) add up to
+// exactly the single-worker mean.
+StepLoss forward_loss(Transformer& model, const Batch& batch, const TrainConfig& c, torch::Device device,
+                      std::int64_t normalizer) {
   StepLoss result;
   {
     AutocastGuard autocast(device.type(), torch::kBFloat16, c.bf16);
@@ -152,26 +157,48 @@ StepLoss forward_loss(Transformer& model, const Batch& batch, const TrainConfig&
   torch::Tensor per_token = torch::nn::functional::cross_entropy(
       logits.reshape({-1, vocabulary}), batch.targets.reshape(-1),
       torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));  // [B*T]
-  result.loss =
-      (per_token * batch.loss_mask.reshape(-1)).sum() / std::max<std::int64_t>(batch.loss_tokens, 1);
+  result.loss = (per_token * batch.loss_mask.reshape(-1)).sum() / std::max<std::int64_t>(normalizer, 1);
   return result;
 }
 
-// Mean held-out loss over the first `eval_batches` batches of a fixed plan of the test split.
-double evaluate(Transformer& model, const Batcher& batcher, const TrainConfig& c, torch::Device device) {
+// Mean held-out loss over the first `eval_batches` batches of a fixed plan of the test split; with
+// several workers each evaluates every world_size-th batch and the sums are added up.
+double evaluate(Transformer& model, const Batcher& batcher, const TrainConfig& c, torch::Device device,
+                Distributed& dist) {
   torch::NoGradGuard no_grad;
   model->eval();
   double weighted = 0;
   std::int64_t tokens = 0;
   auto plan = batcher.epoch_plan(0);
   for (std::size_t i = 0; i < plan.size() && static_cast<std::int64_t>(i) < c.eval_batches; ++i) {
+    if (static_cast<int>(i % static_cast<std::size_t>(dist.world_size())) != dist.rank()) continue;
     Batch batch = batcher.make_batch(plan[i], device);
-    weighted +=
-        forward_loss(model, batch, c, device).loss.item<double>() * static_cast<double>(batch.loss_tokens);
+    weighted += forward_loss(model, batch, c, device, batch.loss_tokens).loss.item<double>() *
+                static_cast<double>(batch.loss_tokens);
     tokens += batch.loss_tokens;
   }
   model->train();
-  return tokens > 0 ? weighted / static_cast<double>(tokens) : std::numeric_limits<double>::quiet_NaN();
+  const std::vector<double> total = dist.sum({weighted, static_cast<double>(tokens)});
+  return total[1] > 0 ? total[0] / total[1] : std::numeric_limits<double>::quiet_NaN();
+}
+
+// The signal of a pending Ctrl-C / SIGTERM, 0 if none.
+int pending_signal() {
+  try {
+    throw_if_interrupted();
+  } catch (const Interrupted& e) {
+    return e.signal();
+  }
+  return 0;
+}
+
+// CRC-32C of a manifest, from its hex text, to compare the workers' datasets.
+std::int64_t checksum_value(const std::string& hex) {
+  try {
+    return static_cast<std::int64_t>(std::stoull(hex, nullptr, 16));
+  } catch (const std::exception&) {
+    return -1;
+  }
 }
 
 // metrics.jsonl without the lines logged after `step` (a resumed run re-logs them).
@@ -193,6 +220,7 @@ void truncate_metrics(const fs::path& file, std::int64_t step) {
 
 TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet) {
   const auto start = std::chrono::steady_clock::now();
+  const DistributedEnv dist_env = distributed_env_from_environment();
   const fs::path run_dir = flags.out_dir;
   const fs::path config_file = run_dir / "config.json";
   TrainConfig c = flags;
@@ -206,68 +234,107 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
     model_config = model_config_from_json(stored.at("model"), config_file.string());
   }
   c.validate();
-  const torch::Device device(c.device == "cuda" ? torch::kCUDA : torch::kCPU);
+  if (c.batch_size % dist_env.world_size != 0) {
+    fail(
+        "--batch-size {} is not divisible by the {} workers (--nproc / WORLD_SIZE): each takes an equal "
+        "share of the global batch",
+        c.batch_size, dist_env.world_size);
+  }
+  // One CUDA device per worker of a machine: LOCAL_RANK's.
+  const torch::Device device =
+      c.device == "cuda" ? torch::Device(torch::kCUDA, dist_env.local_rank) : torch::Device(torch::kCPU);
   if (device.is_cuda() && !torch::cuda::is_available()) {
     fail("--device cuda: this LibTorch build has no CUDA device available; use --device cpu");
   }
+  Distributed dist(dist_env, device);  // rendezvous with the other workers, if any
+  const bool main_rank = dist.is_main();
 
-  Dataset data = Dataset::open(c.data_dir);
-  const DatasetSplit& train_split = data.split("train");
-  fit_model_to_data(model_config, data);
-  model_config.validate();
-  const std::string manifest_checksum = data.manifest().at("manifest_crc32c").get<std::string>();
-
-  if (!flags.resume) {
-    std::error_code ec;
-    if (fs::exists(run_dir) && !fs::is_empty(run_dir, ec)) {
-      fail(
-          "--out {} exists and is not empty; pass --resume to continue that run, or choose another directory",
-          run_dir.string());
-    }
-    fs::create_directories(run_dir, ec);
-    if (ec) fail("--out {}: cannot create the directory: {}", run_dir.string(), ec.message());
-    nlohmann::json stored = {
-        {"lab_version", std::string(project_version())},
-        {"git_commit", std::string(git_commit())},
-        {"dataset", {{"dir", c.data_dir}, {"task", data.task()}, {"manifest_crc32c", manifest_checksum}}},
-        {"model", model_config_to_json(model_config)},
-        {"train", train_config_to_json(c)}};
-    write_file_atomically(config_file, stored.dump(2) + "\n");
-  } else {
-    nlohmann::json stored = read_json(config_file);
-    if (stored.at("dataset").at("manifest_crc32c").get<std::string>() != manifest_checksum) {
-      fail("--resume: the dataset {} is not the one this run was trained on (manifest checksum differs)",
-           c.data_dir);
-    }
-  }
-
-  torch::manual_seed(c.seed);
-  Transformer model(model_config, device);
-  std::unique_ptr<torch::optim::AdamW> optimizer = make_optimizer(model, c);
+  // Only rank 0 writes to the run directory; the others only read it (--resume). A rank whose setup
+  // fails tells the others, so that all of them stop with an error instead of waiting for it.
+  std::optional<Dataset> data;
+  std::string manifest_checksum;
+  Transformer model{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optimizer;
   CheckpointState state;
-  if (c.resume) {
-    if (auto latest = latest_checkpoint(run_dir)) state = load_checkpoint(*latest, *model, *optimizer);
-  }
+  std::exception_ptr setup_error;
+  try {
+    data.emplace(Dataset::open(c.data_dir));
+    fit_model_to_data(model_config, *data);
+    model_config.validate();
+    manifest_checksum = data->manifest().at("manifest_crc32c").get<std::string>();
 
+    if (!flags.resume && main_rank) {
+      std::error_code ec;
+      if (fs::exists(run_dir) && !fs::is_empty(run_dir, ec)) {
+        fail(
+            "--out {} exists and is not empty; pass --resume to continue that run, or choose another "
+            "directory",
+            run_dir.string());
+      }
+      fs::create_directories(run_dir, ec);
+      if (ec) fail("--out {}: cannot create the directory: {}", run_dir.string(), ec.message());
+      nlohmann::json stored = {
+          {"lab_version", std::string(project_version())},
+          {"git_commit", std::string(git_commit())},
+          {"dataset", {{"dir", c.data_dir}, {"task", data->task()}, {"manifest_crc32c", manifest_checksum}}},
+          {"model", model_config_to_json(model_config)},
+          {"train", train_config_to_json(c)}};
+      write_file_atomically(config_file, stored.dump(2) + "\n");
+    } else if (flags.resume) {
+      nlohmann::json stored = read_json(config_file);
+      if (stored.at("dataset").at("manifest_crc32c").get<std::string>() != manifest_checksum) {
+        fail("--resume: the dataset {} is not the one this run was trained on (manifest checksum differs)",
+             c.data_dir);
+      }
+    }
+
+    torch::manual_seed(c.seed);
+    model = Transformer(model_config, device);
+    optimizer = make_optimizer(model, c);
+    if (c.resume) {
+      if (auto latest = latest_checkpoint(run_dir)) state = load_checkpoint(*latest, *model, *optimizer);
+    }
+  } catch (...) {
+    setup_error = std::current_exception();
+  }
+  const std::int64_t checksum = setup_error ? 0 : checksum_value(manifest_checksum);
+  const std::vector<std::int64_t> status = dist.max({setup_error ? 1 : 0, checksum, -checksum});
+  if (setup_error) std::rethrow_exception(setup_error);
+  if (status[0] != 0)
+    fail("rank {}: stopped because another worker failed to start (see its error)", dist.rank());
+  if (status[1] != -status[2]) {
+    fail("rank {}: the workers read different datasets (the manifest checksums of --data {} differ)",
+         dist.rank(), c.data_dir);
+  }
+  // Same seed, same weights; rank 0's are copied anyway so that no rank can start elsewhere.
+  dist.broadcast(model->parameters());
+
+  const DatasetSplit& train_split = data->split("train");
   Batcher batcher(train_split, c.batch_size, c.seed, c.loss_on);
   const std::int64_t total_steps =
       c.steps > 0
           ? c.steps
           : static_cast<std::int64_t>(std::ceil(c.epochs * static_cast<double>(batcher.batches_per_epoch())));
   std::optional<Batcher> eval_batcher;
-  for (const std::string& name : data.split_names()) {
-    if (name == "test") eval_batcher.emplace(data.split("test"), c.batch_size, c.seed, c.loss_on, 1);
+  for (const std::string& name : data->split_names()) {
+    if (name == "test") eval_batcher.emplace(data->split("test"), c.batch_size, c.seed, c.loss_on, 1);
   }
 
   const fs::path metrics_file = run_dir / "metrics.jsonl";
-  truncate_metrics(metrics_file, state.step);
-  std::ofstream metrics(metrics_file, std::ios::app);
-  if (!metrics) fail("cannot write {}", metrics_file.string());
-  auto log = [&](const nlohmann::json& line) { metrics << line.dump() << '\n' << std::flush; };
+  std::ofstream metrics;
+  if (main_rank) {
+    truncate_metrics(metrics_file, state.step);
+    metrics.open(metrics_file, std::ios::app);
+    if (!metrics) fail("cannot write {}", metrics_file.string());
+  }
+  auto log = [&](const nlohmann::json& line) {
+    if (main_rank) metrics << line.dump() << '\n' << std::flush;
+  };
 
   install_interrupt_handlers();
-  Progress progress("train", static_cast<std::uint64_t>(total_steps), quiet);
-  const bool plain_log = !quiet && !isatty(STDERR_FILENO);
+  Progress progress("train", static_cast<std::uint64_t>(total_steps), quiet || !main_rank);
+  const bool plain_log = !quiet && main_rank && !isatty(STDERR_FILENO);
+  const int world = dist.world_size();
   std::int64_t epoch_in_plan = -1;
   std::vector<std::vector<std::uint64_t>> plan;
   std::vector<torch::Tensor> parameters = model->parameters();
@@ -277,27 +344,41 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
   model->train();
 
   for (std::int64_t step = state.step; step < total_steps; ++step) {
-    if (interrupted()) {
-      save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
-      throw_if_interrupted();
-    }
     const std::int64_t epoch = step / batcher.batches_per_epoch();
     if (epoch != epoch_in_plan) {
       plan = batcher.epoch_plan(epoch);
       epoch_in_plan = epoch;
     }
-    Batch batch = batcher.make_batch(plan[step % batcher.batches_per_epoch()], device);
+    // Every rank knows the global batch; it trains on its slice, normalised by the global count of
+    // loss tokens, so the summed gradients are the single-worker gradient.
+    const std::vector<std::uint64_t>& global_batch = plan[step % batcher.batches_per_epoch()];
+    const BatchTokens global_tokens = batcher.count_tokens(global_batch);
+    const std::vector<std::uint64_t> local = shard_of(global_batch, dist.rank(), world);
     const double lr = learning_rate(c.schedule, step, total_steps);
     for (auto& group : optimizer->param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 
-    StepLoss result = forward_loss(model, batch, c, device);
-    torch::Tensor objective = result.loss + result.out.aux_loss;
+    // This rank's shares of the logged losses: they add up over the ranks. The routers' auxiliary
+    // losses are per-rank losses (each over the rank's own tokens) averaged over the ranks, so with
+    // several workers an MoE's load-balancing and z-losses are not exactly the single worker's.
+    double loss = 0, aux = 0, load_balance = 0, z = 0;
     optimizer->zero_grad();
-    objective.backward();
+    if (!local.empty()) {
+      Batch batch = batcher.make_batch(local, device);
+      StepLoss result = forward_loss(model, batch, c, device, global_tokens.loss_tokens);
+      torch::Tensor aux_loss = world == 1 ? result.out.aux_loss : result.out.aux_loss / world;
+      torch::Tensor objective = result.loss + aux_loss;
+      objective.backward();
+      loss = result.loss.item<double>();
+      aux = aux_loss.item<double>();
+      load_balance = result.out.load_balance_loss.item<double>() / world;
+      z = result.out.z_loss.item<double>() / world;
+    }
+    // Gradients summed over the ranks (a no-op for one worker); a Ctrl-C on any rank stops all of them
+    // after this step. Clipping sees the summed gradient, so every rank clips alike.
+    const int stop_signal = dist.sum_gradients(parameters, pending_signal());
     const double grad_norm = torch::nn::utils::clip_grad_norm_(
         parameters, c.grad_clip > 0 ? c.grad_clip : std::numeric_limits<double>::infinity());
-    const double loss = result.loss.item<double>();
     if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
       auto latest = latest_checkpoint(run_dir);
       fail("the loss became {} at step {}: training stopped; the last good checkpoint is {}",
@@ -306,26 +387,27 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
     }
     optimizer->step();
     state.step = step + 1;
-    state.tokens_seen += batch.input_tokens;
+    state.tokens_seen += global_tokens.input_tokens;
 
     window_loss += loss;
-    window_aux += result.out.aux_loss.item<double>();
-    window_lb += result.out.load_balance_loss.item<double>();
-    window_z += result.out.z_loss.item<double>();
-    window_tokens += batch.input_tokens;
+    window_aux += aux;
+    window_lb += load_balance;
+    window_z += z;
+    window_tokens += global_tokens.input_tokens;
     ++window_steps;
     const bool last = state.step == total_steps;
     if (state.step % c.log_every == 0 || last) {
+      const std::vector<double> window = dist.sum({window_loss, window_aux, window_lb, window_z});
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
-      last_loss = window_loss / window_steps;
+      last_loss = window[0] / window_steps;
       nlohmann::json line = {{"step", state.step},
                              {"epoch", static_cast<double>(state.step) / batcher.batches_per_epoch()},
                              {"tokens", state.tokens_seen},
                              {"loss", last_loss},
-                             {"aux_loss", window_aux / window_steps},
-                             {"load_balance_loss", window_lb / window_steps},
-                             {"z_loss", window_z / window_steps},
+                             {"aux_loss", window[1] / window_steps},
+                             {"load_balance_loss", window[2] / window_steps},
+                             {"z_loss", window[3] / window_steps},
                              {"lr", lr},
                              {"grad_norm", grad_norm},
                              {"tokens_per_s", window_tokens / std::max(seconds, 1e-9)}};
@@ -338,10 +420,16 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
       window_steps = window_tokens = 0;
       window_start = std::chrono::steady_clock::now();
     }
-    if (eval_batcher && c.eval_every > 0 && state.step % c.eval_every == 0 && !last) {
-      log({{"step", state.step}, {"eval_loss", evaluate(model, *eval_batcher, c, device)}});
+    if (stop_signal != 0 && !last) {
+      if (main_rank) save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
+      throw_if_interrupted();
+      throw Interrupted(fmt::format("rank {}: stopped because another worker was interrupted", dist.rank()),
+                        stop_signal);
     }
-    if (c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0 && !last) {
+    if (eval_batcher && c.eval_every > 0 && state.step % c.eval_every == 0 && !last) {
+      log({{"step", state.step}, {"eval_loss", evaluate(model, *eval_batcher, c, device, dist)}});
+    }
+    if (main_rank && c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0 && !last) {
       save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
     }
     progress.update(static_cast<std::uint64_t>(state.step));
@@ -351,11 +439,14 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
   TrainResult result;
   result.steps = state.step;
   result.model = model_config;
+  result.rank = dist.rank();
+  result.world_size = world;
   result.train_loss = last_loss;
-  result.eval_loss =
-      eval_batcher ? evaluate(model, *eval_batcher, c, device) : std::numeric_limits<double>::quiet_NaN();
+  result.eval_loss = eval_batcher ? evaluate(model, *eval_batcher, c, device, dist)
+                                  : std::numeric_limits<double>::quiet_NaN();
   if (eval_batcher) log({{"step", state.step}, {"eval_loss", result.eval_loss}});
-  save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
+  if (main_rank) save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
+  dist.barrier();  // no worker reports success before rank 0 has saved
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

@@ -21,12 +21,16 @@ struct TrainResult {
   double eval_loss = 0;    // held-out loss at the end (NaN without a test split)
   double seconds = 0;      // wall time of this invocation
   ModelConfig model;       // the model trained, vocabulary and length resolved from the data
+  int rank = 0;            // this worker in data-parallel training (trainer/distributed.h); 0 alone
+  int world_size = 1;      // workers that trained together
 };
 
 // Trains and writes the run directory. `model` fields vocab_size and max_seq_len set to 0 are taken
 // from the dataset. With config.resume, the run's stored configs are used and the flags ignored.
 // Throws lab::Error for bad input (missing dataset, vocabulary too large for the model, a run
 // directory that exists without --resume, a NaN loss); lab::Interrupted after saving on Ctrl-C.
+// Data-parallel when the environment describes a group of workers (trainer/distributed.h): each rank
+// calls train() with the same arguments and only rank 0 writes the run directory.
 TrainResult train(const TrainConfig& config, ModelConfig model, bool quiet);
 
 }  // namespace lab

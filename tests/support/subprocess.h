@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/types.h>
+
 namespace lab::test {
 
 struct ProcessResult {
@@ -12,10 +14,34 @@ struct ProcessResult {
   std::string err;     // everything written to stderr
 };
 
-// Runs `program args...` with no shell in between, stdin from /dev/null.
-ProcessResult run_process(const std::string& program, const std::vector<std::string>& args);
+// A program started in the background; finish() waits for it and collects its output.
+class RunningProcess {
+ public:
+  RunningProcess(const std::string& program, const std::vector<std::string>& args,
+                 const std::vector<std::string>& env = {});
+  ~RunningProcess();  // kills the process if finish() was not called
+  RunningProcess(const RunningProcess&) = delete;
+  RunningProcess& operator=(const RunningProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // True once the process has exited; waits at most `seconds` for it.
+  bool exited_within(double seconds);
+  ProcessResult finish();
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+  bool finished_ = false;
+  std::string out_path_, err_path_;
+};
+
+// Runs `program args...` with no shell in between, stdin from /dev/null. `env` entries ("NAME=value")
+// are added to (or replace those of) the test's own environment.
+ProcessResult run_process(const std::string& program, const std::vector<std::string>& args,
+                          const std::vector<std::string>& env = {});
 
 // run_process on the `lab` binary under test.
-ProcessResult run_lab(const std::vector<std::string>& args);
+ProcessResult run_lab(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
 
 }  // namespace lab::test

@@ -101,5 +101,32 @@ TEST_F(BatcherTest, TargetsAreInputsShiftedAndTheMaskCoversExactlyTheAnswers) {
   EXPECT_EQ(a.inputs.size(0), static_cast<std::int64_t>(examples.size()));
 }
 
+TEST_F(BatcherTest, CountTokensAgreesWithTheBuiltBatch) {
+  for (LossOn loss_on : {LossOn::answer, LossOn::all}) {
+    Batcher batcher(train(), 16, 3, loss_on);
+    for (const auto& examples : batcher.epoch_plan(0)) {
+      Batch batch = batcher.make_batch(examples, torch::kCPU);
+      BatchTokens counted = batcher.count_tokens(examples);
+      EXPECT_EQ(counted.loss_tokens, batch.loss_tokens);
+      EXPECT_EQ(counted.loss_tokens, static_cast<std::int64_t>(batch.loss_mask.sum().item<double>()));
+      EXPECT_EQ(counted.input_tokens, batch.input_tokens);
+    }
+  }
+}
+
+TEST_F(BatcherTest, ShardsSplitABatchIntoContiguousNearlyEqualSlices) {
+  std::vector<std::uint64_t> batch = {10, 11, 12, 13, 14, 15, 16};
+  for (int world : {1, 2, 3, 7, 9}) {
+    std::vector<std::uint64_t> joined;
+    for (int rank = 0; rank < world; ++rank) {
+      std::vector<std::uint64_t> shard = shard_of(batch, rank, world);
+      EXPECT_LE(shard.size(), batch.size() / world + 1) << world;
+      EXPECT_GE(shard.size(), batch.size() / world) << world;
+      joined.insert(joined.end(), shard.begin(), shard.end());
+    }
+    EXPECT_EQ(joined, batch) << world;
+  }
+}
+
 }  // namespace
 }  // namespace lab
