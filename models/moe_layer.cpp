@@ -43,7 +43,7 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x) {
                                     w3.defined() ? w3.to(dtype) : torch::Tensor(), r.weight_of_row.to(dtype),
                                     r.token_of_row, r.rows_per_expert, config.activation);  // [N, D]
   if (output_norm) y = output_norm(y);
-  return MoeOutput{y.view(x.sizes()), r.load_balance_loss, r.z_loss, r.tokens_per_expert.detach()};
+  return MoeOutput{y.view(x.sizes()), r.load_balance_loss, r.z_loss, r.tokens_per_expert.detach(), r.entropy};
 }
 
 }  // namespace lab

@@ -16,6 +16,7 @@ struct MoeOutput {
   torch::Tensor load_balance_loss;  // scalar fp32, unscaled (see Routing)
   torch::Tensor z_loss;             // scalar fp32, unscaled
   torch::Tensor tokens_per_expert;  // [E] int64, detached: rows each expert computed in this call
+  torch::Tensor router_entropy;     // scalar fp32, detached: mean routing entropy of this call's tokens
 };
 
 struct MoeLayerImpl : torch::nn::Module {

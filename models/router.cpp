@@ -5,6 +5,14 @@ namespace {
 
 torch::Tensor z_loss_of(const torch::Tensor& logits) { return torch::logsumexp(logits, -1).pow(2).mean(); }
 
+// Mean entropy of the tokens' routing distributions: 0 when every token is sure of one expert,
+// log(E) when it is uniform. A statistic for probes and logs, never differentiated.
+torch::Tensor entropy_of(const torch::Tensor& logits) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor log_p = torch::log_softmax(logits, -1);
+  return -(log_p.exp() * log_p).sum(-1).mean();
+}
+
 std::vector<int64_t> to_vector(const torch::Tensor& counts) {
   torch::Tensor c = counts.to(torch::kCPU, torch::kInt64).contiguous();
   return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
@@ -32,6 +40,7 @@ Routing route_token_choice(const torch::Tensor& logits, int64_t top_k) {
   torch::Tensor p = probs.mean(0);                                                             // [E]
   r.load_balance_loss = (f * p).sum() * static_cast<double>(e);
   r.z_loss = z_loss_of(logits);
+  r.entropy = entropy_of(logits);
   return r;
 }
 
@@ -52,6 +61,7 @@ Routing route_expert_choice(const torch::Tensor& logits, int64_t group_size, int
   r.tokens_per_expert = torch::full({e}, groups * capacity, idx.options());
   r.load_balance_loss = torch::ones({}, logits.options());
   r.z_loss = z_loss_of(logits);
+  r.entropy = entropy_of(logits);
   return r;
 }
 

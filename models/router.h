@@ -24,6 +24,7 @@ struct Routing {
   torch::Tensor tokens_per_expert;       // [E] int64: the same counts as a tensor (router statistics)
   torch::Tensor load_balance_loss;       // scalar fp32, unscaled: E * sum_i f_i P_i (>= 1, 1 = balanced)
   torch::Tensor z_loss;                  // scalar fp32, unscaled: mean_t logsumexp(logits_t)^2
+  torch::Tensor entropy;                 // scalar fp32, detached: mean_t of the router softmax's entropy (nats)
 };
 
 // logits: [N, E] fp32. Switch load-balancing loss with f_i = share of the N * top_k rows that go to

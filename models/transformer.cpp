@@ -86,6 +86,7 @@ TransformerOutput TransformerImpl::forward(const torch::Tensor& tokens, std::vec
       out.load_balance_loss = out.load_balance_loss + moe.load_balance_loss;
       out.z_loss = out.z_loss + moe.z_loss;
       out.tokens_per_expert.push_back(moe.tokens_per_expert);
+      out.router_entropy.push_back(moe.router_entropy);
     }
   }
   out.logits = head(final_norm(x));  // [B, T, V]

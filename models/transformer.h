@@ -25,6 +25,7 @@ struct TransformerOutput {
   torch::Tensor load_balance_loss;  // scalar fp32: unscaled load-balancing losses summed over MoE layers
   torch::Tensor z_loss;             // scalar fp32: unscaled router z-losses summed over MoE layers
   std::vector<torch::Tensor> tokens_per_expert;  // per MoE layer: [E] int64, rows each expert took
+  std::vector<torch::Tensor> router_entropy;     // per MoE layer: scalar, mean routing entropy (nats)
 };
 
 struct BlockImpl : torch::nn::Module {

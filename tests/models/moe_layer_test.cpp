@@ -230,6 +230,23 @@ TEST(Router, ZLossIsTheMeanSquaredLogsumexp) {
   EXPECT_NEAR(route_expert_choice(logits, 2, 1).z_loss.item<double>(), (a * a + b * b) / 2.0, 1e-5);
 }
 
+TEST(Router, EntropyIsLogEForUniformLogitsAndNearZeroForConfidentOnes) {
+  // The mean entropy of the routing softmax, by hand: uniform rows give log(E), a row with one
+  // logit 50 above the rest gives ~(E-1) * 50 * e^-50 ~ 0.
+  const int64_t e = 8;
+  torch::Tensor uniform = torch::zeros({5, e});
+  EXPECT_NEAR(route_token_choice(uniform, 2).entropy.item<double>(), std::log(8.0), 1e-6);
+  EXPECT_NEAR(route_expert_choice(uniform, 5, 1).entropy.item<double>(), std::log(8.0), 1e-6);
+  torch::Tensor confident = torch::zeros({5, e});
+  confident.index_put_({torch::indexing::Slice(), 3}, 50.0);
+  EXPECT_LT(route_token_choice(confident, 1).entropy.item<double>(), 1e-15);
+  // Half the tokens uniform over two experts, half certain: mean entropy log(2) / 2.
+  torch::Tensor mixed = torch::full({4, e}, -1e4);
+  mixed.index_put_({torch::indexing::Slice(0, 2), torch::indexing::Slice(0, 2)}, 0.0);
+  mixed.index_put_({torch::indexing::Slice(2, 4), 5}, 0.0);
+  EXPECT_NEAR(route_token_choice(mixed, 1).entropy.item<double>(), std::log(2.0) / 2, 1e-6);
+}
+
 TEST(MoeLayer, Bf16AutocastRunsExpertsInBf16AndKeepsTheRouterInFp32) {
   torch::manual_seed(5);
   MoeLayer m(moe_config(4, 2, RouterKind::token_choice, ActivationKind::gelu));

@@ -1,0 +1,62 @@
+#pragma once
+// The experiment runner behind `lab run PRESET`: for every run of the preset's grid (or of one
+// shard of it), generate its dataset once (shared by every run on the same parameters), train,
+// probe, then build the results database, table and plots of the whole output directory.
+//
+//   OUT/datasets/<task>-<hash>/     one per distinct dataset
+//   OUT/runs/<run id>/              a `lab train` run directory + run.json (preset, family, dataset)
+//                                   + probe.json (the run is finished when this exists)
+//   OUT/results.sqlite, results.csv, plots/    (results/report.h)
+//
+// Re-running the same command skips finished runs and resumes interrupted ones from their newest
+// checkpoint, so a killed or preempted job continues where it stopped.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "experiments/preset.h"
+#include "models/accounting.h"
+#include "probes/probe.h"
+
+namespace lab {
+
+// Training throughput assumed by the --dry-run estimates: the dense and MoE runs of the smoke
+// preset measured on the 2-core development machine (BENCHMARKS.md).
+constexpr double kDefaultFlopsPerSecond = 4e9;
+
+struct RunnerOptions {
+  std::filesystem::path out;  // the output directory
+  bool dry_run = false;       // list the runs and their estimated cost; run nothing
+  int shard_index = 0;        // run only runs shard_index, shard_index + shard_count, ...
+  int shard_count = 1;
+  int threads = 1;  // dataset generation threads
+  bool quiet = false;
+  bool report = true;  // build the results and plots at the end
+  ProbeOptions probe;
+  double flops_per_second = kDefaultFlopsPerSecond;
+};
+
+struct RunEstimate {
+  double mean_length = 0;  // tokens per training example (sampled from the generator)
+  double tokens = 0;       // training tokens
+  double flops = 0;        // training FLOPs (models/accounting.h)
+  ParameterCounts parameters;
+};
+
+// The cost of a run from its spec alone: a sample of its dataset's examples and the FLOP count.
+RunEstimate estimate_run(const RunSpec& run);
+
+struct RunnerSummary {
+  int finished = 0;                   // trained (or resumed) and probed now
+  int skipped = 0;                    // already finished
+  std::vector<std::string> failures;  // "run id: message"
+};
+
+// Runs the preset; lab::Error before any run for a bad output directory or shard; a run that fails
+// (a NaN loss, a full disk) is reported and the others continue; Ctrl-C stops after the current
+// run's checkpoint (lab::Interrupted).
+RunnerSummary run_preset(const Preset& preset, const RunnerOptions& options);
+
+}  // namespace lab

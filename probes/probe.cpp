@@ -1,0 +1,289 @@
+#include "probes/probe.h"
+
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "core/atomic_file.h"
+#include "core/build_info.h"
+#include "core/error.h"
+#include "core/json_file.h"
+#include "models/accounting.h"
+#include "models/model_config_json.h"
+#include "tasks/graph_task.h"
+#include "tasks/phonebook_task.h"
+#include "trainer/checkpoint.h"
+
+namespace lab {
+namespace fs = std::filesystem;
+namespace {
+
+double ratio(double part, double whole) { return whole > 0 ? part / whole : std::nan(""); }
+
+// The vertices a prompt shows: the labels of its edges and of the query (isolated vertices that are
+// not queried never appear in a prompt, so this is the graph size the model can see).
+int nodes_in_prompt(const GraphQuestion& q) {
+  std::set<int> labels{q.source, q.target};
+  for (auto [u, v] : q.edges) labels.insert({u, v});
+  return static_cast<int>(labels.size());
+}
+
+std::uint64_t examples_to_probe(const DatasetSplit& split, std::int64_t limit) {
+  return limit > 0 ? std::min<std::uint64_t>(split.size(), static_cast<std::uint64_t>(limit)) : split.size();
+}
+
+std::size_t longest_answer(const DatasetSplit& split, std::uint64_t count) {
+  std::size_t longest = 0;
+  for (std::uint64_t i = 0; i < count; ++i) longest = std::max(longest, split.example(i).answer().size());
+  return longest;
+}
+
+std::vector<std::vector<Token>> decode_split(Transformer& model, const DatasetSplit& split,
+                                             std::uint64_t count, const DecodeOptions& options,
+                                             RouterTally& tally) {
+  std::vector<std::span<const Token>> prompts;
+  prompts.reserve(count);
+  for (std::uint64_t i = 0; i < count; ++i) prompts.push_back(split.example(i).prompt());
+  return greedy_decode(model, prompts, static_cast<std::int64_t>(longest_answer(split, count)), options,
+                       &tally);
+}
+
+int node_tokens_of(const Dataset& data) {
+  return data.manifest().at("parameters").at("node_tokens").get<int>();
+}
+
+// Mean length of the training examples (the sequence length the FLOP count uses), over at most
+// the first 10^5 examples.
+double mean_train_length(const Dataset& data) {
+  const DatasetSplit& train = data.split("train");
+  const std::uint64_t n = std::min<std::uint64_t>(train.size(), 100'000);
+  double sum = 0;
+  for (std::uint64_t i = 0; i < n; ++i) sum += static_cast<double>(train.example(i).tokens.size());
+  return n > 0 ? sum / static_cast<double>(n) : 0;
+}
+
+std::int64_t step_of(const fs::path& checkpoint) {
+  // step-00000100.pt -> 100
+  const std::string stem = checkpoint.stem().string();
+  try {
+    return std::stoll(stem.substr(stem.find('-') + 1));
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+}  // namespace
+
+double bits_per_phone_number() { return std::log2(4e9); }
+
+nlohmann::json score_graph_answers(const Dataset& data, const DatasetSplit& split,
+                                   std::span<const std::vector<Token>> answers) {
+  const int node_tokens = node_tokens_of(data);
+  const bool shortest = data.task() == "shortest-path";
+  struct Cell {
+    long count = 0, valid = 0, exact = 0;
+  };
+  std::map<int, Cell> by_nodes, by_length;  // shortest path: valid/exact; connectivity: valid = correct
+  ConnectivityTally tally;
+  long valid = 0, exact = 0;
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    ExampleView ex = split.example(i);
+    auto question = parse_graph_prompt(ex.prompt(), node_tokens);
+    if (!question)
+      fail("{}: example {} of split '{}' is not a graph prompt", data.dir().string(), i, split.name());
+    const int nodes = nodes_in_prompt(*question);
+    if (shortest) {
+      PathScore s = score_shortest_path(*question, ex.answer(), answers[i]);
+      valid += s.valid;
+      exact += s.exact;
+      for (Cell* c : {&by_nodes[nodes], &by_length[static_cast<int>(ex.answer().size()) - 2]}) {
+        ++c->count;
+        c->valid += s.valid;
+        c->exact += s.exact;
+      }
+    } else {
+      const bool correct = score_connectivity(ex.answer(), answers[i]);
+      tally.add(ex.answer().front() == graph_token::yes, correct);
+      ++by_nodes[nodes].count;
+      by_nodes[nodes].valid += correct;
+    }
+  }
+  const auto n = static_cast<double>(answers.size());
+  nlohmann::json result;
+  auto& metrics = result["metrics"];
+  auto& breakdown = result["breakdown"];
+  metrics["examples"] = answers.size();
+  if (shortest) {
+    metrics["path_valid"] = ratio(valid, n);
+    metrics["path_exact"] = ratio(exact, n);
+    metrics["accuracy"] = metrics["path_valid"];
+    for (const auto& [nodes, c] : by_nodes) {
+      breakdown["by_nodes"][std::to_string(nodes)] = {
+          {"count", c.count}, {"valid", ratio(c.valid, c.count)}, {"exact", ratio(c.exact, c.count)}};
+    }
+    for (const auto& [edges, c] : by_length) {
+      breakdown["by_path_length"][std::to_string(edges)] = {
+          {"count", c.count}, {"valid", ratio(c.valid, c.count)}, {"exact", ratio(c.exact, c.count)}};
+    }
+  } else {
+    metrics["accuracy"] = tally.accuracy();
+    metrics["balanced_accuracy"] = tally.balanced_accuracy();
+    metrics["connected_share"] = ratio(tally.yes_total, n);
+    for (const auto& [nodes, c] : by_nodes) {
+      breakdown["by_nodes"][std::to_string(nodes)] = {{"count", c.count},
+                                                      {"accuracy", ratio(c.valid, c.count)}};
+    }
+    breakdown["by_label"] = {
+        {"yes", {{"count", tally.yes_total}, {"recall", ratio(tally.yes_correct, tally.yes_total)}}},
+        {"no", {{"count", tally.no_total}, {"recall", ratio(tally.no_correct, tally.no_total)}}}};
+  }
+  return result;
+}
+
+nlohmann::json score_phonebook_answers(const Dataset& data, std::span<const std::vector<Token>> test_answers,
+                                       std::span<const std::vector<Token>> control_answers,
+                                       const nlohmann::json& parameters) {
+  auto recall = [&](const DatasetSplit& split, std::span<const std::vector<Token>> answers) {
+    long exact = 0, digits = 0;
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+      PhoneScore s = score_phone_number(split.example(i).answer(), answers[i]);
+      exact += s.exact;
+      digits += s.digits_correct;
+    }
+    const auto n = static_cast<double>(answers.size());
+    return std::pair{ratio(exact, n), ratio(digits, n * kPhoneDigits)};
+  };
+  auto [recall_exact, recall_digits] = recall(data.split("test"), test_answers);
+  auto [control_exact, control_digits] = recall(data.split("control"), control_answers);
+  const auto entries = data.manifest().at("parameters").at("entries").get<double>();
+  const double memorized = recall_exact * entries;
+  const double bits = memorized * bits_per_phone_number();
+  nlohmann::json result;
+  result["metrics"] = {{"examples", test_answers.size()},
+                       {"recall_exact", recall_exact},
+                       {"recall_per_digit", recall_digits},
+                       {"control_exact", control_exact},
+                       {"control_per_digit", control_digits},
+                       {"accuracy", recall_exact},
+                       {"book_entries", entries},
+                       {"memorized_entries", memorized},
+                       {"bits_per_param_total", bits / parameters.at("total").get<double>()},
+                       {"bits_per_param_active", bits / parameters.at("active").get<double>()}};
+  result["breakdown"] = nlohmann::json::object();
+  return result;
+}
+
+nlohmann::json router_statistics(const RouterTally& tally) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (std::size_t l = 0; l < tally.tokens_per_expert.size(); ++l) {
+    const auto& counts = tally.tokens_per_expert[l];
+    double total = 0, most = 0;
+    for (auto c : counts) {
+      total += static_cast<double>(c);
+      most = std::max(most, static_cast<double>(c));
+    }
+    const double mean = total / static_cast<double>(counts.size());
+    double load_entropy = 0;  // of the share of rows each expert took, normalised: 1 = perfectly even
+    for (auto c : counts) {
+      if (c > 0) load_entropy -= (c / total) * std::log(c / total);
+    }
+    layers.push_back({{"layer", l},
+                      {"tokens_per_expert", counts},
+                      {"imbalance", ratio(most, mean)},
+                      {"load_entropy", counts.size() > 1 ? load_entropy / std::log(counts.size()) : 1.0},
+                      {"routing_entropy", ratio(tally.entropy_sum[l], static_cast<double>(tally.tokens[l]))},
+                      {"routing_entropy_max", std::log(static_cast<double>(counts.size()))}});
+  }
+  return layers;
+}
+
+nlohmann::json probe_model(Transformer& model, const Dataset& data, const ProbeOptions& options) {
+  const ParameterCounts params = count_parameters(model->config());
+  const nlohmann::json parameters = {{"total", params.total},
+                                     {"active", params.active},
+                                     {"non_embedding", params.non_embedding},
+                                     {"active_non_embedding", params.active_non_embedding},
+                                     {"embedding", params.embedding}};
+  const auto start = std::chrono::steady_clock::now();
+  RouterTally tally;
+  nlohmann::json result;
+  std::uint64_t answered = 0;
+  if (data.task() == "phonebook") {
+    const DatasetSplit& test = data.split("test");
+    const DatasetSplit& control = data.split("control");
+    const std::uint64_t n_test = examples_to_probe(test, options.limit);
+    const std::uint64_t n_control = examples_to_probe(control, options.limit);
+    auto test_answers = decode_split(model, test, n_test, options.decode, tally);
+    RouterTally control_tally;  // routers are reported on the book's names only
+    auto control_answers = decode_split(model, control, n_control, options.decode, control_tally);
+    result = score_phonebook_answers(data, test_answers, control_answers, parameters);
+    answered = n_test + n_control;
+  } else if (data.task() == "shortest-path" || data.task() == "connectivity") {
+    const DatasetSplit& test = data.split("test");
+    const std::uint64_t n = examples_to_probe(test, options.limit);
+    auto answers = decode_split(model, test, n, options.decode, tally);
+    result = score_graph_answers(data, test, answers);
+    answered = n;
+  } else {
+    fail("{}: no probe for task '{}'", data.dir().string(), data.task());
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result["task"] = data.task();
+  result["parameters"] = parameters;
+  result["routers"] = router_statistics(tally);
+  result["decode"] = {{"answers", answered},
+                      {"seconds", seconds},
+                      {"answers_per_second", ratio(static_cast<double>(answered), seconds)},
+                      {"kv_cache", options.decode.use_cache},
+                      {"batch_size", options.decode.batch_size}};
+  return result;
+}
+
+nlohmann::json probe_run(const fs::path& run_dir, const ProbeOptions& options, const fs::path& checkpoint) {
+  const nlohmann::json config = read_json_file(run_dir / "config.json");
+  ModelConfig model_config;
+  std::string data_dir, expected_checksum, device_name;
+  try {
+    model_config = model_config_from_json(config.at("model"), (run_dir / "config.json").string());
+    data_dir = config.at("dataset").at("dir").get<std::string>();
+    expected_checksum = config.at("dataset").at("manifest_crc32c").get<std::string>();
+    device_name = config.at("train").value("device", "cpu");
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: not a run's config ({})", (run_dir / "config.json").string(), e.what());
+  }
+  fs::path weights = checkpoint;
+  if (weights.empty()) {
+    auto latest = latest_checkpoint(run_dir);
+    if (!latest)
+      fail("{}: the run has no checkpoint yet (train it first, or wait for its first checkpoint)",
+           run_dir.string());
+    weights = *latest;
+  }
+  Dataset data = Dataset::open(data_dir);
+  if (data.manifest().at("manifest_crc32c").get<std::string>() != expected_checksum) {
+    fail(
+        "{}: the dataset {} has changed since the run was trained on it (manifest checksum differs); "
+        "regenerate it with the same parameters or probe another run",
+        run_dir.string(), data_dir);
+  }
+  const torch::Device device(device_name);
+  Transformer model(model_config, device);
+  load_model_weights(weights, *model);
+
+  nlohmann::json result = probe_model(model, data, options);
+  const double mean_length = mean_train_length(data);
+  result["run"] = {{"dir", run_dir.string()},
+                   {"checkpoint", weights.filename().string()},
+                   {"step", step_of(weights)},
+                   {"dataset", data_dir},
+                   {"mean_train_length", mean_length},
+                   {"training_flops_per_token",
+                    count_flops(model_config, static_cast<std::int64_t>(std::lround(mean_length))).training}};
+  result["lab_version"] = std::string(project_version());
+  result["limit"] = options.limit;
+  write_file_atomically(run_dir / "probe.json", result.dump(2) + "\n");
+  return result;
+}
+
+}  // namespace lab

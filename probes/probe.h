@@ -1,0 +1,58 @@
+#pragma once
+// Probes: what a trained model remembers and how well it reasons (SCIENCE.md, TASKS.md).
+//
+//   phonebook      recall of the test queries (names copied from the book): exact and per-digit;
+//                  the same on the control names (never in the book: the guessing baseline); the
+//                  bits stored, estimated as recall x book size x bits per number, per total and
+//                  per active parameter
+//   shortest-path  held-out `valid` (a shortest path of the graph) and `exact` (the stored path),
+//                  by graph size and by path length
+//   connectivity   held-out accuracy and balanced accuracy, by graph size
+//   MoE routers    per layer: tokens per expert, load imbalance (max / mean), routing entropy
+//
+// Answers come from greedy decoding (probes/decode.h). `probe.json` holds everything; its "metrics"
+// object is flat (name -> number) so reports and metrics.jsonl can take it as is.
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "generators/dataset_reader.h"
+#include "models/transformer.h"
+#include "probes/decode.h"
+
+namespace lab {
+
+struct ProbeOptions {
+  DecodeOptions decode;
+  std::int64_t limit = 0;  // examples probed per split (the first ones); 0 = the whole split
+};
+
+// log2 of the number of possible phone numbers (first digit 6-9, nine more digits): the information
+// one memorized entry holds.
+double bits_per_phone_number();
+
+// Scores answers already decoded for the first answers.size() examples of `split`. Separate from
+// decoding so scoring is testable with known answers. Returns {"metrics": {...}, "breakdown": {...}}.
+nlohmann::json score_graph_answers(const Dataset& data, const DatasetSplit& split,
+                                   std::span<const std::vector<Token>> answers);
+// Recall of the test split and of the control split; `parameters` = {"total": N, "active": N}.
+nlohmann::json score_phonebook_answers(const Dataset& data, std::span<const std::vector<Token>> test_answers,
+                                       std::span<const std::vector<Token>> control_answers,
+                                       const nlohmann::json& parameters);
+
+// Router statistics of a tally: one object per MoE layer.
+nlohmann::json router_statistics(const RouterTally& tally);
+
+// Decodes and scores the dataset's held-out splits with `model`.
+nlohmann::json probe_model(Transformer& model, const Dataset& data, const ProbeOptions& options);
+
+// Probes a run directory's newest checkpoint (or `checkpoint`), writes RUN/probe.json atomically and
+// returns it. lab::Error if the run has no checkpoint or its dataset is missing or changed.
+nlohmann::json probe_run(const std::filesystem::path& run_dir, const ProbeOptions& options,
+                         const std::filesystem::path& checkpoint = {});
+
+}  // namespace lab

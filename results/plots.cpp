@@ -1,0 +1,228 @@
+#include "results/plots.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/error.h"
+
+extern char** environ;
+
+namespace lab {
+namespace fs = std::filesystem;
+namespace {
+
+// A gnuplot single-quoted string: '' stands for a quote.
+std::string gp_string(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string y_label(const std::string& task) {
+  if (task == "phonebook") return "phone-book recall, exact (%)";
+  if (task == "shortest-path") return "held-out shortest paths, valid (%)";
+  return "held-out connectivity, accuracy (%)";
+}
+
+struct Layout {
+  int rows, cols;
+};
+Layout layout_for(std::size_t panels) {
+  const int cols = panels <= 1 ? 1 : panels <= 4 ? 2 : 3;
+  return {static_cast<int>((panels + cols - 1) / cols), cols};
+}
+
+// The terminal lines for both outputs of one figure.
+std::vector<std::pair<std::string, std::string>> outputs(const fs::path& dir, const std::string& name,
+                                                         Layout l) {
+  const int w = 560 * l.cols, h = 420 * l.rows;
+  return {{fmt::format("set terminal pngcairo size {},{} font 'sans,10' noenhanced", w, h),
+           (dir / (name + ".png")).string()},
+          {fmt::format("set terminal svg size {},{} dynamic font 'sans,10' noenhanced", w, h),
+           (dir / (name + ".svg")).string()}};
+}
+
+// Runs gnuplot on `script`; an error message, or empty on success.
+std::string run_gnuplot(const fs::path& script, const fs::path& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  std::string program = "gnuplot", path = script.string();
+  char* argv[] = {program.data(), path.data(), nullptr};
+  pid_t pid = 0;
+  const int spawned = posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) {
+    return "gnuplot is not installed, so no plots were drawn (install gnuplot-nox, as scripts/setup.sh does; "
+           "the "
+           "database and CSV are complete)";
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
+  std::ifstream in(log);
+  std::string first_lines, line;
+  for (int i = 0; i < 5 && std::getline(in, line); ++i) first_lines += "\n  " + line;
+  return fmt::format("gnuplot failed on {}:{}", script.string(), first_lines);
+}
+
+struct Point {
+  double total, active;
+  std::vector<double> values;
+};
+
+}  // namespace
+
+std::vector<std::string> render_plots(const fs::path& dir, const std::vector<ResultRow>& rows,
+                                      const std::vector<RunCurve>& curves) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) fail("{}: cannot create the plot directory ({})", dir.string(), ec.message());
+  const fs::path work = dir / fmt::format(".tmp-{}", getpid());
+  fs::remove_all(work, ec);
+  fs::create_directories(work, ec);
+  if (ec) fail("{}: cannot write ({})", work.string(), ec.message());
+
+  // Panels (datasets) and, within each, families in the rows' order.
+  std::vector<std::string> panels;
+  std::map<std::string, std::string> task_of;
+  for (const ResultRow& r : rows) {
+    if (std::find(panels.begin(), panels.end(), r.data_label) == panels.end()) panels.push_back(r.data_label);
+    task_of[r.data_label] = r.task;
+  }
+  const Layout layout = layout_for(panels.size());
+  std::ostringstream script;
+  script << "set datafile missing 'nan'\nset grid\nset key top left box opaque\nset pointsize 1.2\n";
+
+  for (const std::string x : {"total", "active"}) {
+    for (const auto& [terminal, output] : outputs(dir, "accuracy_vs_" + x, layout)) {
+      script << terminal << "\nset output " << gp_string(output + ".tmp") << "\n";
+      script << fmt::format(
+          "set multiplot layout {},{} title {}\n", layout.rows, layout.cols,
+          gp_string(fmt::format("Accuracy against {} parameters (mean over seeds, bars: min-max)", x)));
+      for (std::size_t p = 0; p < panels.size(); ++p) {
+        std::vector<std::string> families;
+        std::map<std::string, std::vector<Point>> points;
+        for (const ResultRow& r : rows) {
+          if (r.data_label != panels[p] || !r.accuracy || !r.total_params || !r.active_params) continue;
+          if (!points.contains(r.family)) families.push_back(r.family);
+          auto& list = points[r.family];
+          auto it = std::find_if(list.begin(), list.end(), [&](const Point& pt) {
+            return pt.total == *r.total_params && pt.active == *r.active_params;
+          });
+          if (it == list.end()) it = list.insert(list.end(), Point{*r.total_params, *r.active_params, {}});
+          it->values.push_back(100 * *r.accuracy);
+        }
+        std::vector<std::string> plots;
+        for (std::size_t f = 0; f < families.size(); ++f) {
+          auto list = points[families[f]];
+          std::sort(list.begin(), list.end(), [&](const Point& a, const Point& b) {
+            return x == "total" ? std::pair(a.total, a.active) < std::pair(b.total, b.active)
+                                : std::pair(a.active, a.total) < std::pair(b.active, b.total);
+          });
+          const fs::path data = work / fmt::format("acc_{}_{}_{}.dat", x, p, f);
+          std::ofstream out(data);
+          for (const Point& pt : list) {
+            double mean = 0;
+            for (double v : pt.values) mean += v / static_cast<double>(pt.values.size());
+            out << fmt::format("{} {} {} {}\n", x == "total" ? pt.total : pt.active, mean,
+                               *std::min_element(pt.values.begin(), pt.values.end()),
+                               *std::max_element(pt.values.begin(), pt.values.end()));
+          }
+          plots.push_back(fmt::format("{} using 1:2:3:4 with yerrorlines lw 1.5 title {}",
+                                      gp_string(data.string()), gp_string(families[f])));
+        }
+        script << "set logscale x\nset format x '%.0s%c'\nset yrange [0:105]\n";
+        script << "set title " << gp_string(panels[p]) << "\n";
+        script << "set xlabel "
+               << gp_string(x == "total" ? "total parameters" : "active parameters per token") << "\n";
+        script << "set ylabel " << gp_string(y_label(task_of[panels[p]])) << "\n";
+        if (plots.empty()) {
+          script << "set label 1 'no accuracy' at graph 0.5, 0.5 center\nplot NaN notitle\nunset label 1\n";
+        } else {
+          script << "plot ";
+          for (std::size_t i = 0; i < plots.size(); ++i) script << (i ? ", \\\n     " : "") << plots[i];
+          script << "\n";
+        }
+      }
+      script << "unset multiplot\nset output\n";
+    }
+  }
+
+  // Loss curves: one line per run, training loss against tokens seen.
+  for (const auto& [terminal, output] : outputs(dir, "loss_curves", layout)) {
+    script << terminal << "\nset output " << gp_string(output + ".tmp") << "\n";
+    script << fmt::format("set multiplot layout {},{} title 'Training loss'\n", layout.rows, layout.cols);
+    for (std::size_t p = 0; p < panels.size(); ++p) {
+      std::vector<std::string> plots;
+      std::size_t count = 0;
+      for (const RunCurve& c : curves) {
+        if (c.row->data_label != panels[p] || c.points.empty()) continue;
+        const fs::path data = work / fmt::format("loss_{}_{}.dat", p, count++);
+        std::ofstream out(data);
+        for (const auto& pt : c.points) {
+          if (!std::isnan(pt[1]) && !std::isnan(pt[2]) && pt[2] > 0)
+            out << fmt::format("{} {}\n", pt[1], pt[2]);
+        }
+        const ResultRow& r = *c.row;
+        std::string title = fmt::format("{} d{:.0f}", r.family, r.d_model.value_or(0));
+        if (r.ffn == "moe")
+          title += fmt::format(" {:.0f}x{:.0f}", r.experts.value_or(0), r.top_k.value_or(0));
+        title += fmt::format(" s{:.0f}", r.seed.value_or(0));
+        plots.push_back(fmt::format("{} using 1:2 with lines lw 1.2 title {}", gp_string(data.string()),
+                                    gp_string(title)));
+      }
+      script
+          << "unset logscale x\nset logscale y\nset format x '%.0s%c'\nset autoscale y\nset yrange [*:*]\n";
+      script << (plots.size() > 12 ? "unset key\n" : "set key top right box opaque font ',8'\n");
+      script << "set title " << gp_string(panels[p])
+             << "\nset xlabel 'training tokens'\nset ylabel 'loss (nats/token)'\n";
+      if (plots.empty()) {
+        script << "set label 1 'no curves' at graph 0.5, 0.5 center\nplot NaN notitle\nunset label 1\n";
+      } else {
+        script << "plot ";
+        for (std::size_t i = 0; i < plots.size(); ++i) script << (i ? ", \\\n     " : "") << plots[i];
+        script << "\n";
+      }
+      script << "unset logscale y\nset key top left box opaque font ',10'\n";
+    }
+    script << "unset multiplot\nset output\n";
+  }
+
+  std::vector<std::string> notes;
+  const fs::path script_file = work / "plots.gp";
+  {
+    std::ofstream out(script_file);
+    out << script.str();
+  }
+  std::string error = run_gnuplot(script_file, work / "gnuplot.log");
+  if (error.empty()) {
+    for (const std::string name : {"accuracy_vs_total", "accuracy_vs_active", "loss_curves"}) {
+      for (const std::string ext : {".png", ".svg"}) {
+        fs::rename(dir / (name + ext + ".tmp"), dir / (name + ext), ec);
+        if (ec)
+          notes.push_back(fmt::format("{}: not written ({})", (dir / (name + ext)).string(), ec.message()));
+      }
+    }
+  } else {
+    notes.push_back(error);
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.path().extension() == ".tmp") fs::remove(entry.path(), ec);
+    }
+  }
+  fs::remove_all(work, ec);
+  return notes;
+}
+
+}  // namespace lab

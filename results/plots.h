@@ -1,0 +1,30 @@
+#pragma once
+// The report's plots, drawn by gnuplot (pngcairo and svg terminals) from data files it is given:
+//
+//   accuracy_vs_total.{png,svg}    task accuracy (%) against total parameters, log x
+//   accuracy_vs_active.{png,svg}   the same against active parameters per token
+//   loss_curves.{png,svg}          training loss against tokens seen, one line per run
+//
+// One panel per dataset, one series per model family; each point is one model: the mean over its
+// seeds, with a bar from the lowest to the highest seed. Files appear complete or not at all.
+
+#include <array>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "results/report.h"
+
+namespace lab {
+
+struct RunCurve {
+  const ResultRow* row;
+  std::vector<std::array<double, 4>> points;  // step, tokens, loss, eval_loss (NaN if absent)
+};
+
+// Writes the plots into `dir` (created). Returns notes for anything not drawn, e.g. gnuplot missing;
+// lab::Error only for a directory that cannot be written.
+std::vector<std::string> render_plots(const std::filesystem::path& dir, const std::vector<ResultRow>& rows,
+                                      const std::vector<RunCurve>& curves);
+
+}  // namespace lab

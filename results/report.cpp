@@ -1,0 +1,508 @@
+#include "results/report.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <sqlite3.h>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/json_file.h"
+#include "results/plots.h"
+
+namespace lab {
+namespace fs = std::filesystem;
+namespace {
+
+using Json = nlohmann::json;
+
+std::optional<double> number(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  const double v = it->get<double>();
+  if (!std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::string text(const Json& j, const char* key, const std::string& fallback = "") {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+// The columns: name, and how to read it from a row.
+struct Column {
+  const char* name;
+  std::string ResultRow::*text = nullptr;
+  std::optional<double> ResultRow::*value = nullptr;
+};
+
+const std::vector<Column>& columns() {
+  using R = ResultRow;
+  static const std::vector<Column> c = {
+      {"run_id", &R::run_id},
+      {"preset", &R::preset},
+      {"task", &R::task},
+      {"dataset", &R::data_label},
+      {"family", &R::family},
+      {"ffn", &R::ffn},
+      {"router", &R::router},
+      {"d_model", nullptr, &R::d_model},
+      {"layers", nullptr, &R::layers},
+      {"heads", nullptr, &R::heads},
+      {"d_ff", nullptr, &R::d_ff},
+      {"experts", nullptr, &R::experts},
+      {"top_k", nullptr, &R::top_k},
+      {"expert_width", nullptr, &R::expert_width},
+      {"granularity", nullptr, &R::granularity},
+      {"seed", nullptr, &R::seed},
+      {"steps", nullptr, &R::steps},
+      {"tokens", nullptr, &R::tokens},
+      {"total_params", nullptr, &R::total_params},
+      {"active_params", nullptr, &R::active_params},
+      {"non_embedding_params", nullptr, &R::non_embedding_params},
+      {"train_flops", nullptr, &R::train_flops},
+      {"wall_seconds", nullptr, &R::wall_seconds},
+      {"train_loss", nullptr, &R::train_loss},
+      {"eval_loss", nullptr, &R::eval_loss},
+      {"accuracy", nullptr, &R::accuracy},
+      {"recall_exact", nullptr, &R::recall_exact},
+      {"recall_per_digit", nullptr, &R::recall_per_digit},
+      {"control_exact", nullptr, &R::control_exact},
+      {"memorized_entries", nullptr, &R::memorized_entries},
+      {"bits_per_param_total", nullptr, &R::bits_per_param_total},
+      {"bits_per_param_active", nullptr, &R::bits_per_param_active},
+      {"path_valid", nullptr, &R::path_valid},
+      {"path_exact", nullptr, &R::path_exact},
+      {"balanced_accuracy", nullptr, &R::balanced_accuracy},
+      {"run_dir", &R::run_dir},
+  };
+  return c;
+}
+
+std::string format_number(double v) {
+  if (v == std::floor(v) && std::abs(v) < 1e15) return fmt::format("{:.0f}", v);
+  return fmt::format("{:.6g}", v);
+}
+
+// "phonebook, 10000 entries" / "shortest-path, 8-16 nodes, 100000 examples".
+std::string dataset_label(const std::string& task, const Json& p) {
+  if (task == "phonebook") return fmt::format("phonebook, {} entries", p.value("entries", 0ULL));
+  return fmt::format("{}, {}-{} nodes, {} examples", task, p.value("nodes_min", 0), p.value("nodes_max", 0),
+                     p.contains("count") ? p.value("count", 0ULL) : p.value("train_count", 0ULL));
+}
+
+std::vector<fs::path> find_runs(const fs::path& dir) {
+  std::vector<fs::path> runs;
+  std::error_code ec;
+  if (fs::exists(dir / "config.json")) runs.push_back(dir);
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_directory(ec)) continue;
+    const std::string name = it->path().filename().string();
+    if (it.depth() >= 2 || name == "checkpoints" || name == "datasets" || name == "plots") {
+      it.disable_recursion_pending();
+    }
+    if (fs::exists(it->path() / "config.json")) runs.push_back(it->path());
+  }
+  std::sort(runs.begin(), runs.end());
+  return runs;
+}
+
+// --- SQLite -------------------------------------------------------------------------------------------
+
+class Database {
+ public:
+  explicit Database(const fs::path& file) : file_(file) {
+    if (sqlite3_open(file.c_str(), &db_) != SQLITE_OK) {
+      std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      fail("{}: cannot open the results database ({})", file.string(), message);
+    }
+    sqlite3_busy_timeout(db_, 10'000);  // another `lab report` or a shard writing at the same time
+    exec("PRAGMA journal_mode=WAL");
+    std::string runs = "CREATE TABLE IF NOT EXISTS runs (";
+    for (const Column& c : columns()) {
+      runs += fmt::format("{}{} {}", c.name == columns().front().name ? "" : ", ", c.name,
+                          c.text ? "TEXT" : "REAL");
+    }
+    runs += ", PRIMARY KEY (run_id))";
+    exec(runs);
+    exec(
+        "CREATE TABLE IF NOT EXISTS curves (run_id TEXT, step INTEGER, tokens REAL, loss REAL, eval_loss "
+        "REAL, "
+        "PRIMARY KEY (run_id, step))");
+  }
+  ~Database() { sqlite3_close(db_); }
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  void exec(const std::string& sql) {
+    char* error = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+      std::string message = error ? error : "unknown error";
+      sqlite3_free(error);
+      fail("{}: {} (while running: {})", file_.string(), message, sql.substr(0, 60));
+    }
+  }
+
+  struct Statement {
+    sqlite3_stmt* s = nullptr;
+    ~Statement() { sqlite3_finalize(s); }
+  };
+
+  void prepare(Statement& st, const std::string& sql) {
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK) {
+      fail("{}: {}", file_.string(), sqlite3_errmsg(db_));
+    }
+  }
+  void step_done(Statement& st) {
+    if (sqlite3_step(st.s) != SQLITE_DONE) fail("{}: {}", file_.string(), sqlite3_errmsg(db_));
+    sqlite3_reset(st.s);
+    sqlite3_clear_bindings(st.s);
+  }
+
+  // The stored row of `run_id` as column texts, empty if none.
+  std::vector<std::string> stored(const std::string& run_id) {
+    Statement st;
+    std::string sql = "SELECT ";
+    for (std::size_t i = 0; i < columns().size(); ++i)
+      sql += fmt::format("{}{}", i ? ", " : "", columns()[i].name);
+    prepare(st, sql + " FROM runs WHERE run_id = ?");
+    sqlite3_bind_text(st.s, 1, run_id.c_str(), -1, SQLITE_TRANSIENT);
+    std::vector<std::string> values;
+    if (sqlite3_step(st.s) == SQLITE_ROW) {
+      for (std::size_t i = 0; i < columns().size(); ++i) {
+        if (sqlite3_column_type(st.s, static_cast<int>(i)) == SQLITE_NULL) {
+          values.emplace_back();
+        } else if (columns()[i].text) {
+          values.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st.s, static_cast<int>(i))));
+        } else {
+          values.push_back(format_number(sqlite3_column_double(st.s, static_cast<int>(i))));
+        }
+      }
+    }
+    return values;
+  }
+
+  void upsert(const ResultRow& row, const std::vector<std::array<double, 4>>& curve) {
+    Statement st;
+    std::string sql = "INSERT OR REPLACE INTO runs VALUES (";
+    for (std::size_t i = 0; i < columns().size(); ++i) sql += i ? ", ?" : "?";
+    prepare(st, sql + ")");
+    for (std::size_t i = 0; i < columns().size(); ++i) {
+      const Column& c = columns()[i];
+      const int at = static_cast<int>(i + 1);
+      if (c.text) {
+        sqlite3_bind_text(st.s, at, (row.*c.text).c_str(), -1, SQLITE_TRANSIENT);
+      } else if (auto v = row.*c.value) {
+        sqlite3_bind_double(st.s, at, *v);
+      } else {
+        sqlite3_bind_null(st.s, at);
+      }
+    }
+    step_done(st);
+    Statement del;
+    prepare(del, "DELETE FROM curves WHERE run_id = ?");
+    sqlite3_bind_text(del.s, 1, row.run_id.c_str(), -1, SQLITE_TRANSIENT);
+    step_done(del);
+    Statement ins;
+    prepare(ins, "INSERT OR REPLACE INTO curves VALUES (?, ?, ?, ?, ?)");
+    for (const auto& point : curve) {
+      sqlite3_bind_text(ins.s, 1, row.run_id.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(ins.s, 2, static_cast<sqlite3_int64>(point[0]));
+      for (int k = 1; k < 4; ++k) {
+        if (std::isnan(point[k]))
+          sqlite3_bind_null(ins.s, 2 + k);
+        else
+          sqlite3_bind_double(ins.s, 2 + k, point[k]);
+      }
+      step_done(ins);
+    }
+  }
+
+  std::vector<std::string> run_ids() {
+    Statement st;
+    prepare(st, "SELECT run_id FROM runs");
+    std::vector<std::string> ids;
+    while (sqlite3_step(st.s) == SQLITE_ROW)
+      ids.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st.s, 0)));
+    return ids;
+  }
+
+  void remove(const std::string& run_id) {
+    for (const char* table : {"runs", "curves"}) {
+      Statement st;
+      prepare(st, fmt::format("DELETE FROM {} WHERE run_id = ?", table));
+      sqlite3_bind_text(st.s, 1, run_id.c_str(), -1, SQLITE_TRANSIENT);
+      step_done(st);
+    }
+  }
+
+ private:
+  fs::path file_;
+  sqlite3* db_ = nullptr;
+};
+
+// metrics.jsonl -> (step, tokens, loss, eval_loss) per step, NaN where a step logged only one of them.
+std::vector<std::array<double, 4>> read_curve(const fs::path& file) {
+  std::map<std::int64_t, std::array<double, 4>> by_step;
+  if (!fs::exists(file)) return {};
+  const double nan = std::nan("");
+  for (const Json& line : read_jsonl_file(file)) {
+    auto step = number(line, "step");
+    if (!step) continue;
+    auto [it, inserted] =
+        by_step.try_emplace(static_cast<std::int64_t>(*step), std::array<double, 4>{*step, nan, nan, nan});
+    if (auto t = number(line, "tokens")) it->second[1] = *t;
+    if (auto l = number(line, "loss")) it->second[2] = *l;
+    if (auto e = number(line, "eval_loss")) it->second[3] = *e;
+  }
+  std::vector<std::array<double, 4>> curve;
+  for (auto& [step, point] : by_step) curve.push_back(point);
+  return curve;
+}
+
+void write_csv(const fs::path& file, const std::vector<ResultRow>& rows) {
+  auto quote = [](const std::string& s) {
+    if (s.find_first_of(",\"\n") == std::string::npos) return s;
+    std::string q = "\"";
+    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+  };
+  std::string csv;
+  for (std::size_t i = 0; i < columns().size(); ++i)
+    csv += fmt::format("{}{}", i ? "," : "", columns()[i].name);
+  csv += "\n";
+  for (const ResultRow& row : rows) {
+    for (std::size_t i = 0; i < columns().size(); ++i)
+      csv += fmt::format("{}{}", i ? "," : "", quote(result_value(row, i)));
+    csv += "\n";
+  }
+  write_file_atomically(file, csv);
+}
+
+// Rows by (task, dataset, family, active, total, seed, id): the order of the CSV and the table.
+bool row_order(const ResultRow& a, const ResultRow& b) {
+  auto key = [](const ResultRow& r) {
+    return std::tuple(r.task, r.data_label, r.family, r.active_params.value_or(0), r.total_params.value_or(0),
+                      r.seed.value_or(0), r.run_id);
+  };
+  return key(a) < key(b);
+}
+
+void print_table(const std::vector<ResultRow>& rows) {
+  // One line per model (mean over seeds): the question the lab answers, at a glance.
+  struct Point {
+    const ResultRow* first;
+    std::vector<double> accuracy;
+  };
+  std::vector<std::pair<std::string, Point>> points;
+  for (const ResultRow& r : rows) {
+    const std::string key = fmt::format("{}|{}|{}|{}", r.data_label, r.family, r.total_params.value_or(0),
+                                        r.active_params.value_or(0));
+    auto it = std::find_if(points.begin(), points.end(), [&](const auto& p) { return p.first == key; });
+    if (it == points.end()) {
+      points.push_back({key, Point{&r, {}}});
+      it = points.end() - 1;
+    }
+    if (r.accuracy) it->second.accuracy.push_back(*r.accuracy);
+  }
+  std::cout << fmt::format("{:<42} {:<12} {:>6} {:>7} {:>10} {:>10} {:>6} {:>16}\n", "dataset", "family", "d",
+                           "E x k", "params", "active", "seeds", "accuracy");
+  for (const auto& [key, p] : points) {
+    const ResultRow& r = *p.first;
+    double mean = 0, lo = 1, hi = 0;
+    for (double a : p.accuracy) {
+      mean += a / static_cast<double>(p.accuracy.size());
+      lo = std::min(lo, a);
+      hi = std::max(hi, a);
+    }
+    const std::string moe =
+        r.ffn == "moe" ? fmt::format("{:.0f}x{:.0f}", r.experts.value_or(0), r.top_k.value_or(0)) : "-";
+    const std::string acc = p.accuracy.empty() ? "n/a"
+                            : p.accuracy.size() == 1
+                                ? fmt::format("{:.1f}%", 100 * mean)
+                                : fmt::format("{:.1f}% [{:.1f}, {:.1f}]", 100 * mean, 100 * lo, 100 * hi);
+    std::cout << fmt::format("{:<42} {:<12} {:>6.0f} {:>7} {:>10.0f} {:>10.0f} {:>6} {:>16}\n", r.data_label,
+                             r.family, r.d_model.value_or(0), moe, r.total_params.value_or(0),
+                             r.active_params.value_or(0), p.accuracy.size(), acc);
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& result_columns() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const Column& c : columns()) n.push_back(c.name);
+    return n;
+  }();
+  return names;
+}
+
+std::string result_value(const ResultRow& row, std::size_t column) {
+  const Column& c = columns().at(column);
+  if (c.text) return row.*c.text;
+  auto v = row.*c.value;
+  return v ? format_number(*v) : "";
+}
+
+std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
+  if (!fs::exists(run_dir / "probe.json")) {
+    note = fmt::format("{}: not probed yet (still training, interrupted, or run `lab probe {}`)",
+                       run_dir.string(), run_dir.string());
+    return std::nullopt;
+  }
+  const Json config = read_json_file(run_dir / "config.json");
+  const Json probe = read_json_file(run_dir / "probe.json");
+  const Json info = fs::exists(run_dir / "run.json") ? read_json_file(run_dir / "run.json") : Json::object();
+  try {
+    ResultRow r;
+    const Json& model = config.at("model");
+    const Json& resolved = model.at("resolved");
+    const Json& metrics = probe.at("metrics");
+    const Json& params = probe.at("parameters");
+    r.run_dir = run_dir.lexically_normal().string();
+    r.run_id = text(info, "run_id", run_dir.filename().string());
+    r.preset = text(info, "preset");
+    r.task = probe.at("task").get<std::string>();
+    r.ffn = text(model, "ffn");
+    r.router = r.ffn == "moe" ? text(model, "router") : "";
+    r.family = text(info, "family", r.ffn);
+    if (info.contains("data_label")) {
+      r.data_label = text(info, "data_label");
+    } else {  // a run of plain `lab train`: the dataset's manifest, if it is still there
+      const fs::path manifest = fs::path(config.at("dataset").at("dir").get<std::string>()) / "manifest.json";
+      r.data_label =
+          fs::exists(manifest) ? dataset_label(r.task, read_json_file(manifest).at("parameters")) : r.task;
+    }
+    r.d_model = number(model, "d_model");
+    r.layers = number(model, "layers");
+    r.heads = number(model, "heads");
+    r.d_ff = number(resolved, "d_ff");
+    if (r.ffn == "moe") {
+      r.experts = number(resolved, "experts");
+      r.top_k = number(resolved, "top_k");
+      r.expert_width = number(resolved, "expert_width");
+      r.granularity = number(model, "granularity");
+    }
+    r.seed = info.contains("seed") ? number(info, "seed") : number(config.at("train"), "seed");
+    r.total_params = number(params, "total");
+    r.active_params = number(params, "active");
+    r.non_embedding_params = number(params, "non_embedding");
+    for (auto [field, key] : {std::pair{&ResultRow::accuracy, "accuracy"},
+                              {&ResultRow::recall_exact, "recall_exact"},
+                              {&ResultRow::recall_per_digit, "recall_per_digit"},
+                              {&ResultRow::control_exact, "control_exact"},
+                              {&ResultRow::memorized_entries, "memorized_entries"},
+                              {&ResultRow::bits_per_param_total, "bits_per_param_total"},
+                              {&ResultRow::bits_per_param_active, "bits_per_param_active"},
+                              {&ResultRow::path_valid, "path_valid"},
+                              {&ResultRow::path_exact, "path_exact"},
+                              {&ResultRow::balanced_accuracy, "balanced_accuracy"}}) {
+      r.*field = number(metrics, key);
+    }
+    // The last training line and the last held-out loss of metrics.jsonl.
+    if (fs::exists(run_dir / "metrics.jsonl")) {
+      for (const Json& line : read_jsonl_file(run_dir / "metrics.jsonl")) {
+        if (line.contains("loss")) {
+          r.steps = number(line, "step");
+          r.tokens = number(line, "tokens");
+          r.train_loss = number(line, "loss");
+          if (auto s = number(line, "seconds")) r.wall_seconds = s;
+        }
+        if (line.contains("eval_loss")) r.eval_loss = number(line, "eval_loss");
+      }
+    }
+    if (!r.wall_seconds) r.wall_seconds = number(info, "train_seconds");
+    if (auto per_token = number(probe.at("run"), "training_flops_per_token"); per_token && r.tokens) {
+      r.train_flops = *per_token * *r.tokens;
+    }
+    return r;
+  } catch (const Json::exception& e) {
+    note =
+        fmt::format("{}: skipped, config.json or probe.json lacks a field ({})", run_dir.string(), e.what());
+    return std::nullopt;
+  }
+}
+
+ReportSummary build_report(const fs::path& dir, const ReportOptions& options) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    fail("{}: not a directory (give the output directory of `lab run`, or any directory of runs)",
+         dir.string());
+  ReportSummary summary;
+  std::vector<ResultRow> rows;
+  std::map<std::string, std::vector<std::array<double, 4>>> curves;
+  std::set<std::string> seen;
+  for (const fs::path& run_dir : find_runs(dir)) {
+    std::string note;
+    auto row = read_run(run_dir, note);
+    if (!row) {
+      summary.notes.push_back(note);
+      continue;
+    }
+    if (!seen.insert(row->run_id).second) {
+      summary.notes.push_back(
+          fmt::format("{}: skipped, another run has the same id {}", run_dir.string(), row->run_id));
+      continue;
+    }
+    curves[row->run_id] = read_curve(run_dir / "metrics.jsonl");
+    rows.push_back(std::move(*row));
+  }
+
+  Database db(dir / "results.sqlite");
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    for (const ResultRow& r : rows) {
+      std::vector<std::string> before = db.stored(r.run_id);
+      std::vector<std::string> after;
+      for (std::size_t i = 0; i < columns().size(); ++i) after.push_back(result_value(r, i));
+      if (before == after) {
+        ++summary.unchanged;
+        continue;
+      }
+      (before.empty() ? summary.added : summary.updated) += 1;
+      db.upsert(r, curves[r.run_id]);
+    }
+    for (const std::string& id : db.run_ids()) {
+      if (!seen.contains(id)) {
+        db.remove(id);
+        summary.notes.push_back(fmt::format("{}: removed from the database, its run directory is gone", id));
+      }
+    }
+    db.exec("COMMIT");
+  } catch (...) {
+    db.exec("ROLLBACK");
+    throw;
+  }
+
+  std::sort(rows.begin(), rows.end(), row_order);
+  write_csv(dir / "results.csv", rows);
+  if (options.plots && !rows.empty()) {
+    std::vector<RunCurve> run_curves;
+    for (const ResultRow& r : rows) run_curves.push_back({&r, curves[r.run_id]});
+    for (std::string& note : render_plots(dir / "plots", rows, run_curves))
+      summary.notes.push_back(std::move(note));
+  }
+  if (!options.quiet) {
+    if (!rows.empty()) print_table(rows);
+    for (const std::string& note : summary.notes) std::cout << "note: " << note << "\n";
+    std::cout << fmt::format("{} runs: {} added, {} updated, {} unchanged -> {}, {}{}\n", rows.size(),
+                             summary.added, summary.updated, summary.unchanged,
+                             (dir / "results.sqlite").string(), (dir / "results.csv").string(),
+                             options.plots && !rows.empty() ? ", " + (dir / "plots").string() + "/" : "");
+  }
+  summary.rows = std::move(rows);
+  return summary;
+}
+
+}  // namespace lab

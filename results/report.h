@@ -1,0 +1,54 @@
+#pragma once
+// Results of many runs, for `lab report DIR` and the end of `lab run`:
+//
+//   DIR/results.sqlite   SQLite (WAL): table `runs` (one row per probed run: its parameters, total and
+//                        active parameters, training FLOPs, wall time, every probe metric) and table
+//                        `curves` (its metrics.jsonl: step, tokens, loss, held-out loss)
+//   DIR/results.csv      the `runs` table, sorted, for pandas / R / a spreadsheet
+//   DIR/plots/           accuracy_vs_total and accuracy_vs_active (one panel per dataset, one series
+//                        per model family, mean over seeds with min-max bars, log x) and loss_curves,
+//                        each as PNG and SVG, rendered by gnuplot
+//
+// The database is rebuilt idempotently from the run directories: running it again adds nothing
+// twice; a run without probe.json (still training, or killed) is skipped with a note.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lab {
+
+// One probed run, as stored. Missing values (a metric another task has) are nullopt.
+struct ResultRow {
+  std::string run_id, run_dir, preset, task, data_label, family, ffn, router;
+  std::optional<double> d_model, layers, heads, d_ff, experts, top_k, expert_width, granularity, seed, steps,
+      tokens, total_params, active_params, non_embedding_params, train_flops, wall_seconds, train_loss,
+      eval_loss, accuracy, recall_exact, recall_per_digit, control_exact, memorized_entries,
+      bits_per_param_total, bits_per_param_active, path_valid, path_exact, balanced_accuracy;
+};
+
+// Column names, in CSV order; value(row, i) is column i as text ("" when missing).
+const std::vector<std::string>& result_columns();
+std::string result_value(const ResultRow& row, std::size_t column);
+
+// Reads one run directory (config.json, probe.json, metrics.jsonl, run.json if the runner wrote it);
+// nullopt with `note` set if it is not probed yet.
+std::optional<ResultRow> read_run(const std::filesystem::path& run_dir, std::string& note);
+
+struct ReportOptions {
+  bool plots = true;
+  bool quiet = false;
+};
+
+struct ReportSummary {
+  int added = 0, updated = 0, unchanged = 0;
+  std::vector<std::string> notes;  // runs skipped, plots not drawn, and why
+  std::vector<ResultRow> rows;     // every row of the database, in CSV order
+};
+
+// Finds every run directory under `dir` (a directory holding config.json, up to three levels
+// down), updates DIR/results.sqlite, writes results.csv and the plots, prints a table unless quiet.
+ReportSummary build_report(const std::filesystem::path& dir, const ReportOptions& options);
+
+}  // namespace lab

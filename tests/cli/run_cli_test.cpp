@@ -1,0 +1,147 @@
+// `lab run`, `lab probe` and `lab report` end to end through the real binary, on a preset small
+// enough to train in seconds: the output layout, skip and resume, dry runs, shards and bad input.
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+
+namespace lab::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* kTinyPreset = R"(name = "tiny"
+[train]
+steps = 12
+batch_size = 8
+lr = 1e-2
+log_every = 4
+[model]
+layers = 1
+heads = 2
+[[tasks]]
+task = "phonebook"
+entries = 30
+control_count = 10
+[[tasks]]
+task = "shortest-path"
+count = 200
+test_count = 20
+nodes_min = 4
+nodes_max = 6
+node_tokens = 8
+[[models]]
+family = "dense"
+d_model = 16
+)";
+
+fs::path write_preset(const TempDir& dir, const std::string& text) {
+  fs::path file = dir / "tiny.toml";
+  std::ofstream(file) << text;
+  return file;
+}
+
+std::vector<fs::path> run_dirs(const fs::path& out) {
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(out / "runs")) dirs.push_back(e.path());
+  std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+
+long lines(const fs::path& file) {
+  std::ifstream in(file);
+  return std::count(std::istreambuf_iterator<char>(in), {}, '\n');
+}
+
+TEST(RunCli, RunsTrainsProbesReportsThenSkipsAndResumes) {
+  TempDir dir;
+  const fs::path preset = write_preset(dir, kTinyPreset);
+  const fs::path out = dir / "out";
+  ProcessResult r = run_lab({"--threads", "1", "run", preset.string(), "--out", out.string(), "--no-report"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto runs = run_dirs(out);
+  ASSERT_EQ(runs.size(), 2u);
+  for (const fs::path& run : runs) {
+    EXPECT_TRUE(fs::exists(run / "probe.json")) << run;
+    EXPECT_TRUE(fs::exists(run / "run.json")) << run;
+    auto probe = nlohmann::json::parse(std::ifstream(run / "probe.json"));
+    EXPECT_TRUE(probe.at("metrics").at("accuracy").is_number());
+  }
+  EXPECT_EQ(std::distance(fs::directory_iterator(out / "datasets"), {}), 2);
+  EXPECT_FALSE(fs::exists(out / "results.csv"));  // --no-report
+
+  // Again: both runs are finished; the report is built now.
+  r = run_lab({"-q", "run", preset.string(), "--out", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(lines(out / "results.csv"), 3);
+  r = run_lab({"run", preset.string(), "--out", out.string(), "--no-report"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("0 runs finished now, 2 already finished"), std::string::npos) << r.out;
+
+  // A run whose probe never happened (killed after training): resumed from its checkpoint, probed.
+  fs::remove(runs[0] / "probe.json");
+  r = run_lab({"--threads", "1", "run", preset.string(), "--out", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("(resuming)"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(runs[0] / "probe.json"));
+  // The probe is deterministic: the same numbers again, so the database row is unchanged.
+  EXPECT_NE(r.out.find("0 added, 0 updated, 2 unchanged"), std::string::npos) << r.out;
+
+  // `lab probe` and `lab report` on their own.
+  r = run_lab({"--threads", "1", "probe", runs[1].string(), "--limit", "5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("held-out"), std::string::npos) << r.out;
+  r = run_lab({"report", out.string(), "--no-plots"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("2 runs:"), std::string::npos) << r.out;
+}
+
+TEST(RunCli, DryRunAndShardsPlanWithoutRunning) {
+  TempDir dir;
+  const fs::path preset = write_preset(dir, kTinyPreset);
+  ProcessResult r = run_lab({"run", preset.string(), "--out", (dir / "out").string(), "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("2 runs"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("phonebook_dense_"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("estimated training time"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir / "out"));
+
+  r = run_lab({"--threads", "1", "run", preset.string(), "--out", (dir / "out").string(), "--shard", "1/2",
+               "--no-report"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto runs = run_dirs(dir / "out");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_NE(runs[0].filename().string().find("shortest-path_"), std::string::npos);
+}
+
+TEST(RunCli, BadInputExitsTwoWithAMessageAndWritesNothing) {
+  TempDir dir;
+  std::string bad = kTinyPreset;
+  bad.replace(bad.find("d_model = 16"), 12, "d_model = \"wide\"");
+  const fs::path preset = write_preset(dir, bad);
+  ProcessResult r = run_lab({"run", preset.string(), "--out", (dir / "out").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("tiny.toml:23:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'d_model'"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "out"));
+
+  r = run_lab({"run", "no-such-preset"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no shipped preset"), std::string::npos) << r.err;
+  r = run_lab({"run", preset.string(), "--shard", "2/2"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = run_lab({"report", (dir / "missing").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("not a directory"), std::string::npos) << r.err;
+  fs::create_directories(dir / "empty-run");
+  std::ofstream(dir / "empty-run/config.json") << "{}";
+  r = run_lab({"probe", (dir / "empty-run").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("empty-run"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace lab::test

@@ -1,0 +1,195 @@
+// Presets: grid expansion counted by hand, stable run ids, and every kind of bad preset reported with
+// its file, line and key before anything runs.
+#include "experiments/preset.h"
+
+#include <fstream>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "tests/support/temp_dir.h"
+
+namespace lab {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path write(const test::TempDir& dir, const std::string& text, const std::string& name = "p.toml") {
+  fs::path file = dir / name;
+  std::ofstream(file) << text;
+  return file;
+}
+
+const char* kGrid = R"(name = "grid"
+seeds = [0, 1]
+
+[train]
+steps = [10, 20]
+lr = 1e-3
+
+[model]
+layers = 2
+
+[[tasks]]
+task = "phonebook"
+entries = [100, 1e3]
+
+[[tasks]]
+task = "connectivity"
+count = 500
+nodes_max = 10
+train = { steps = 5 }
+
+[[models]]
+family = "dense"
+d_model = [16, 32, 64]
+
+[[models]]
+family = "moe"
+d_model = 16
+experts = [2, 4]
+top_k = 1
+)";
+
+TEST(Preset, ExpandsTheGridAsTheCartesianProductOfEveryList) {
+  test::TempDir dir;
+  Preset p = load_preset(write(dir, kGrid));
+  EXPECT_EQ(p.name, "grid");
+  // phonebook: 2 sizes x (3 dense + 2 moe) x 2 step budgets x 2 seeds = 40;
+  // connectivity: 1 x 5 x 1 (its train table fixes steps) x 2 = 10.
+  ASSERT_EQ(p.runs.size(), 50u);
+  std::set<std::string> ids;
+  int moe = 0, five_steps = 0;
+  for (const RunSpec& r : p.runs) {
+    ids.insert(r.id);
+    EXPECT_EQ(r.model.layers, 2);
+    EXPECT_DOUBLE_EQ(r.train.schedule.peak_lr, 1e-3);
+    if (r.model.is_moe()) {
+      ++moe;
+      EXPECT_EQ(r.family, "moe");
+      EXPECT_EQ(r.model.top_k, 1);
+    }
+    if (r.data.task == "connectivity") {
+      EXPECT_EQ(r.train.steps, 5);
+      EXPECT_EQ(r.data.graph.train_count, 500u);
+      EXPECT_EQ(r.data.graph.nodes_max, 10);
+      ++five_steps;
+    } else {
+      EXPECT_TRUE(r.data.book.entries == 100 || r.data.book.entries == 1000);
+      EXPECT_TRUE(r.train.steps == 10 || r.train.steps == 20);
+    }
+  }
+  EXPECT_EQ(ids.size(), 50u);  // every run has its own directory
+  EXPECT_EQ(moe, 2 * 2 * 2 * 2 + 2 * 2);
+  EXPECT_EQ(five_steps, 10);
+}
+
+TEST(Preset, RunIdsAreStableAndChangeOnlyWithTheirOwnSettings) {
+  test::TempDir dir;
+  Preset a = load_preset(write(dir, kGrid, "a.toml"));
+  Preset b = load_preset(write(dir, kGrid, "b.toml"));
+  ASSERT_EQ(a.runs.size(), b.runs.size());
+  for (std::size_t i = 0; i < a.runs.size(); ++i) EXPECT_EQ(a.runs[i].id, b.runs[i].id);
+  // Changing the MoE family's top_k changes only the MoE runs' ids.
+  std::string edited = kGrid;
+  edited.replace(edited.find("top_k = 1"), 9, "top_k = 2");
+  Preset c = load_preset(write(dir, edited, "c.toml"));
+  for (std::size_t i = 0; i < a.runs.size(); ++i) {
+    EXPECT_EQ(a.runs[i].id == c.runs[i].id, !a.runs[i].model.is_moe()) << a.runs[i].id;
+  }
+}
+
+// The message of loading `text`, which must fail.
+std::string error_of(const std::string& text) {
+  test::TempDir dir;
+  try {
+    load_preset(write(dir, text, "bad.toml"));
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no error for:\n" << text;
+  return "";
+}
+
+const char* kModels = "\n[[models]]\nd_model = 16\n";
+const char* kTask = "[[tasks]]\ntask = \"phonebook\"\nentries = 100\n";
+
+TEST(PresetErrors, UnknownKeyNamesFileLineAndKey) {
+  std::string m = error_of(std::string(kTask) + "entires = 5\n" + kModels);
+  EXPECT_NE(m.find("bad.toml:4:"), std::string::npos) << m;
+  EXPECT_NE(m.find("unknown key 'entires'"), std::string::npos) << m;
+  m = error_of(std::string("[train]\nstesp = 3\n") + kTask + kModels);
+  EXPECT_NE(m.find("bad.toml:2:"), std::string::npos) << m;
+  EXPECT_NE(m.find("'stesp'"), std::string::npos) << m;
+  m = error_of(std::string("colour = 1\n") + kTask + kModels);
+  EXPECT_NE(m.find("bad.toml:1:"), std::string::npos) << m;
+}
+
+TEST(PresetErrors, WrongTypeNamesFileLineAndKey) {
+  std::string m = error_of(std::string(kTask) + kModels + "layers = \"two\"\n");
+  EXPECT_NE(m.find("bad.toml:7:"), std::string::npos) << m;
+  EXPECT_NE(m.find("'layers' must be a whole number"), std::string::npos) << m;
+  m = error_of(std::string("[train]\nbf16 = 1\n") + kTask + kModels);
+  EXPECT_NE(m.find("bad.toml:2:"), std::string::npos) << m;
+  EXPECT_NE(m.find("'bf16' must be true or false"), std::string::npos) << m;
+  m = error_of(std::string(kTask) + "\n[[models]]\nd_model = 16.5\n");
+  EXPECT_NE(m.find("'d_model' must be a whole number"), std::string::npos) << m;
+}
+
+TEST(PresetErrors, OutOfRangeValuesNameFileLineAndKey) {
+  std::string m = error_of(std::string("[train]\nlr = -1\n") + kTask + kModels);
+  EXPECT_NE(m.find("bad.toml:2:"), std::string::npos) << m;
+  EXPECT_NE(m.find("'lr' must be between"), std::string::npos) << m;
+  m = error_of(std::string("[[tasks]]\ntask = \"connectivity\"\nnodes_min = 12\nnodes_max = 8\n") + kModels);
+  EXPECT_NE(m.find("bad.toml:1:"), std::string::npos) << m;
+  EXPECT_NE(m.find("nodes"), std::string::npos) << m;
+  m = error_of(std::string(kTask) + "\n[[models]]\nd_model = 16\nheads = 3\n");
+  EXPECT_NE(m.find("bad.toml:5:"), std::string::npos) << m;
+  EXPECT_NE(m.find("heads (3) must divide d_model (16)"), std::string::npos) << m;
+  m = error_of(std::string(kTask) + "\n[[models]]\nexperts = 4\ntop_k = 8\n");
+  EXPECT_NE(m.find("top_k"), std::string::npos) << m;
+  m = error_of(std::string("seeds = [-1]\n") + kTask + kModels);
+  EXPECT_NE(m.find("bad.toml:1:"), std::string::npos) << m;
+}
+
+TEST(PresetErrors, UnknownTaskAndMisplacedTaskKeys) {
+  std::string m = error_of(std::string("[[tasks]]\ntask = \"sorting\"\n") + kModels);
+  EXPECT_NE(m.find("bad.toml:2:"), std::string::npos) << m;
+  EXPECT_NE(m.find("unknown task \"sorting\""), std::string::npos) << m;
+  m = error_of(std::string("[[tasks]]\ntask = \"connectivity\"\nentries = 5\n") + kModels);
+  EXPECT_NE(m.find("bad.toml:3:"), std::string::npos) << m;
+  EXPECT_NE(m.find("'entries' is a phonebook key"), std::string::npos) << m;
+  m = error_of(std::string("[[tasks]]\nentries = 5\n") + kModels);
+  EXPECT_NE(m.find("needs task ="), std::string::npos) << m;
+}
+
+TEST(PresetErrors, SyntaxErrorsEmptyListsAndMissingSections) {
+  std::string m = error_of("[[tasks]\ntask = \"phonebook\"\n");
+  EXPECT_NE(m.find("bad.toml:1:"), std::string::npos) << m;
+  m = error_of(std::string(kTask) + "\n[[models]]\nd_model = []\n");
+  EXPECT_NE(m.find("empty list"), std::string::npos) << m;
+  m = error_of(kTask);
+  EXPECT_NE(m.find("no [[models]]"), std::string::npos) << m;
+  m = error_of(std::string(kModels));
+  EXPECT_NE(m.find("no [[tasks]]"), std::string::npos) << m;
+  m = error_of(std::string(kTask) + "\n[[models]]\nd_model = [16, 16]\n");
+  EXPECT_NE(m.find("identical"), std::string::npos) << m;
+}
+
+TEST(Preset, ShippedPresetsAllLoad) {
+  auto files = shipped_presets();
+  ASSERT_FALSE(files.empty());
+  bool smoke = false;
+  for (const fs::path& file : files) {
+    Preset p = load_preset(file);
+    EXPECT_FALSE(p.runs.empty()) << file;
+    smoke = smoke || p.name == "smoke";
+  }
+  EXPECT_TRUE(smoke);
+  EXPECT_THROW(find_preset("no-such-preset"), Error);
+  EXPECT_EQ(find_preset("smoke").stem(), "smoke");
+}
+
+}  // namespace
+}  // namespace lab

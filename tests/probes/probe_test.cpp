@@ -1,0 +1,137 @@
+// The probes' scoring on known answers (the stored ones, and ones damaged in known ways), with the
+// expected numbers counted independently in the test; router statistics from a hand-made tally.
+#include "probes/probe.h"
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "generators/dataset_writer.h"
+#include "generators/graph_generator.h"
+#include "generators/phonebook_generator.h"
+#include "tasks/graph_task.h"
+#include "tasks/phonebook_task.h"
+#include "tests/support/temp_dir.h"
+
+namespace lab {
+namespace {
+
+std::vector<std::vector<Token>> stored_answers(const DatasetSplit& split) {
+  std::vector<std::vector<Token>> answers;
+  for (std::uint64_t i = 0; i < split.size(); ++i) {
+    auto a = split.example(i).answer();
+    answers.emplace_back(a.begin(), a.end());
+  }
+  return answers;
+}
+
+Dataset graph_dataset(const test::TempDir& dir, GraphTask task) {
+  GraphParams p;
+  p.task = task;
+  p.train_count = 50;
+  p.test_count = 300;
+  p.nodes_min = 4;
+  p.nodes_max = 9;
+  p.node_tokens = 12;
+  p.degree = task == GraphTask::shortest_path ? 2.5 : 1.5;
+  write_dataset(GraphGenerator(p), WriteOptions{dir / "data", false, 1, true});
+  return Dataset::open(dir / "data");
+}
+
+TEST(ProbeScoring, ShortestPathStoredAnswersAreAllValidAndExactWithConsistentBreakdowns) {
+  test::TempDir dir;
+  Dataset data = graph_dataset(dir, GraphTask::shortest_path);
+  const DatasetSplit& test = data.split("test");
+  auto answers = stored_answers(test);
+  // Damage every third answer: drop its last label (no longer reaches t).
+  std::size_t damaged = 0;
+  for (std::size_t i = 0; i < answers.size(); i += 3, ++damaged) answers[i].erase(answers[i].end() - 2);
+  auto scores = score_graph_answers(data, test, answers);
+  const auto& m = scores.at("metrics");
+  const double expected = 1.0 - static_cast<double>(damaged) / static_cast<double>(answers.size());
+  EXPECT_NEAR(m.at("path_valid").get<double>(), expected, 1e-12);
+  EXPECT_NEAR(m.at("path_exact").get<double>(), expected, 1e-12);
+  EXPECT_EQ(m.at("accuracy"), m.at("path_valid"));
+
+  // The path-length breakdown: counts per number of edges, counted here from the stored answers.
+  std::map<int, long> lengths;
+  for (std::uint64_t i = 0; i < test.size(); ++i)
+    ++lengths[static_cast<int>(test.example(i).answer().size()) - 2];
+  long total = 0;
+  for (const auto& [edges, cell] : scores.at("breakdown").at("by_path_length").items()) {
+    EXPECT_EQ(cell.at("count").get<long>(), lengths.at(std::stoi(edges))) << edges;
+    total += cell.at("count").get<long>();
+  }
+  EXPECT_EQ(total, static_cast<long>(test.size()));
+  long by_nodes = 0;
+  for (const auto& [nodes, cell] : scores.at("breakdown").at("by_nodes").items()) {
+    EXPECT_GE(std::stoi(nodes), 2);
+    EXPECT_LE(std::stoi(nodes), 9);
+    by_nodes += cell.at("count").get<long>();
+  }
+  EXPECT_EQ(by_nodes, static_cast<long>(test.size()));
+}
+
+TEST(ProbeScoring, ConnectivityAlwaysYesHasTheYesShareAsAccuracyAndHalfAsBalancedAccuracy) {
+  test::TempDir dir;
+  Dataset data = graph_dataset(dir, GraphTask::connectivity);
+  const DatasetSplit& test = data.split("test");
+  auto perfect = score_graph_answers(data, test, stored_answers(test)).at("metrics");
+  EXPECT_DOUBLE_EQ(perfect.at("accuracy").get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(perfect.at("balanced_accuracy").get<double>(), 1.0);
+
+  std::vector<std::vector<Token>> yes(test.size(), std::vector<Token>{graph_token::yes, special::eos});
+  long connected = 0;
+  for (std::uint64_t i = 0; i < test.size(); ++i)
+    connected += test.example(i).answer()[0] == graph_token::yes;
+  ASSERT_GT(connected, 0);
+  ASSERT_LT(connected, static_cast<long>(test.size()));
+  auto m = score_graph_answers(data, test, yes).at("metrics");
+  EXPECT_NEAR(m.at("accuracy").get<double>(), static_cast<double>(connected) / test.size(), 1e-12);
+  EXPECT_NEAR(m.at("balanced_accuracy").get<double>(), 0.5, 1e-12);
+}
+
+TEST(ProbeScoring, PhonebookRecallPerDigitAndBitsPerParameter) {
+  test::TempDir dir;
+  PhonebookParams p;
+  p.entries = 400;
+  p.test_count = 100;
+  p.control_count = 50;
+  write_dataset(PhonebookGenerator(p), WriteOptions{dir / "book", false, 1, true});
+  Dataset data = Dataset::open(dir / "book");
+  auto test = stored_answers(data.split("test"));
+  auto control = stored_answers(data.split("control"));
+  const nlohmann::json params = {{"total", 1000}, {"active", 250}};
+
+  auto perfect = score_phonebook_answers(data, test, control, params).at("metrics");
+  EXPECT_DOUBLE_EQ(perfect.at("recall_exact").get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(perfect.at("recall_per_digit").get<double>(), 1.0);
+  // 400 entries x log2(4e9) bits over 1000 and 250 parameters.
+  EXPECT_NEAR(perfect.at("bits_per_param_total").get<double>(), 400 * std::log2(4e9) / 1000, 1e-9);
+  EXPECT_NEAR(perfect.at("bits_per_param_active").get<double>(), 400 * std::log2(4e9) / 250, 1e-9);
+
+  // Every answer with its last digit wrong: no exact recall, 9 of 10 digits.
+  const Token zero = phonebook_vocabulary().id("0"), one = phonebook_vocabulary().id("1");
+  for (auto& a : test) a[9] = a[9] == zero ? one : zero;
+  auto last_wrong = score_phonebook_answers(data, test, control, params).at("metrics");
+  EXPECT_DOUBLE_EQ(last_wrong.at("recall_exact").get<double>(), 0.0);
+  EXPECT_NEAR(last_wrong.at("recall_per_digit").get<double>(), 0.9, 1e-12);
+  EXPECT_DOUBLE_EQ(last_wrong.at("memorized_entries").get<double>(), 0.0);
+}
+
+TEST(ProbeScoring, RouterStatisticsFromAHandMadeTally) {
+  RouterTally tally;
+  tally.tokens_per_expert = {{10, 10, 10, 10}, {40, 0, 0, 0}};
+  tally.entropy_sum = {2.0, 0.0};
+  tally.tokens = {40, 40};
+  auto layers = router_statistics(tally);
+  ASSERT_EQ(layers.size(), 2u);
+  EXPECT_DOUBLE_EQ(layers[0].at("imbalance").get<double>(), 1.0);
+  EXPECT_NEAR(layers[0].at("load_entropy").get<double>(), 1.0, 1e-12);
+  EXPECT_NEAR(layers[0].at("routing_entropy").get<double>(), 0.05, 1e-12);
+  EXPECT_DOUBLE_EQ(layers[1].at("imbalance").get<double>(), 4.0);  // max 40 / mean 10
+  EXPECT_NEAR(layers[1].at("load_entropy").get<double>(), 0.0, 1e-12);
+}
+
+}  // namespace
+}  // namespace lab
