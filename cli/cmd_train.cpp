@@ -9,6 +9,7 @@
 #include "cli/runtime.h"
 #include "core/error.h"
 #include "models/accounting.h"
+#include "probes/probe.h"
 #include "trainer/distributed.h"
 #include "trainer/launcher.h"
 #include "trainer/trainer.h"
@@ -24,6 +25,7 @@ Command add_train_command(CLI::App& app, const GlobalOptions& global) {
     ModelConfig model;
     std::string schedule = "warmup-linear";
     std::string loss_on = "answer";
+    std::int64_t probe_examples = 200;
     int nproc = 1;
   };
   auto o = std::make_shared<Options>();
@@ -53,6 +55,16 @@ Command add_train_command(CLI::App& app, const GlobalOptions& global) {
       ->group(data);
   cmd->add_option("--eval-batches", t.eval_batches, "Held-out batches per evaluation")
       ->capture_default_str()
+      ->group(data);
+  cmd->add_option(
+         "--probe-every", t.probe_every,
+         "Steps between probes of held-out accuracy / recall on --probe-examples examples, logged to "
+         "metrics.jsonl as probe_* (0: never)")
+      ->capture_default_str()
+      ->group(data);
+  cmd->add_option("--probe-examples", o->probe_examples, "Examples per split in each periodic probe")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber)
       ->group(data);
   cmd->add_option("--checkpoint-every", t.checkpoint_every,
                   "Steps between checkpoints (0: at the end and on Ctrl-C)")
@@ -132,7 +144,7 @@ Command add_train_command(CLI::App& app, const GlobalOptions& global) {
               run_local_workers(o->nproc, std::max(1, threads / o->nproc), global.quiet);
               return;
             }
-            TrainResult r = train(o->train, o->model, global.quiet);
+            TrainResult r = train(o->train, o->model, global.quiet, periodic_probe_hooks(o->probe_examples));
             if (global.quiet || r.rank != 0) return;
             ParameterCounts p = count_parameters(r.model);
             std::cout << fmt::format("model: {}, {} parameters, {} active per token\n",

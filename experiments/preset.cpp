@@ -132,6 +132,7 @@ const Setters<TrainConfig>& train_setters() {
       {"eval_every", [](TrainConfig& c, const Setting& s) { c.eval_every = s.integer(0); }},
       {"eval_batches", [](TrainConfig& c, const Setting& s) { c.eval_batches = s.integer(1); }},
       {"checkpoint_every", [](TrainConfig& c, const Setting& s) { c.checkpoint_every = s.integer(0); }},
+      {"probe_every", [](TrainConfig& c, const Setting& s) { c.probe_every = s.integer(0); }},
       {"keep_checkpoints",
        [](TrainConfig& c, const Setting& s) { c.keep_checkpoints = static_cast<int>(s.integer(1, 1000)); }},
       {"device", [](TrainConfig& c, const Setting& s) { c.device = s.text(); }},

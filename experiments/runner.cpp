@@ -52,7 +52,13 @@ fs::path ensure_dataset(const DataSpec& data, const RunnerOptions& options) {
     return dir;
   }
   if (!options.quiet) std::cout << fmt::format("generating {} ({})\n", dir.string(), data.label());
-  write_dataset(*make_generator(data), WriteOptions{dir, /*force=*/false, options.threads, options.quiet});
+  try {
+    write_dataset(*make_generator(data), WriteOptions{dir, /*force=*/false, options.threads, options.quiet});
+  } catch (const Error&) {
+    // Another shard of the same preset may have written it meanwhile: the same bytes, so use theirs.
+    if (!fs::exists(dir / "manifest.json")) throw;
+    Dataset::open(dir);
+  }
   return dir;
 }
 
@@ -64,11 +70,11 @@ RunState state_of(const fs::path& run_dir) {
   return RunState::fresh;
 }
 
-void write_run_info(const Preset& preset, const RunSpec& run, const fs::path& run_dir) {
+void write_run_info(const Preset& preset, const RunSpec& run, const fs::path& run_dir, double train_seconds) {
   nlohmann::json info = {
-      {"run_id", run.id},         {"preset", preset.name},         {"preset_file", preset.file.string()},
-      {"family", run.family},     {"seed", run.train.seed},        {"data", run.data.parameters()},
-      {"data_id", run.data.id()}, {"data_label", run.data.label()}};
+      {"train_seconds", train_seconds},      {"run_id", run.id},         {"preset", preset.name},
+      {"preset_file", preset.file.string()}, {"family", run.family},     {"seed", run.train.seed},
+      {"data", run.data.parameters()},       {"data_id", run.data.id()}, {"data_label", run.data.label()}};
   write_file_atomically(run_dir / "run.json", info.dump(2) + "\n");
 }
 
@@ -171,8 +177,9 @@ RunnerSummary run_preset(const Preset& preset, const RunnerOptions& options) {
       // A run directory without a checkpoint holds nothing worth keeping (a crash before the first
       // checkpoint): start it again.
       if (state == RunState::fresh && fs::exists(run_dir)) fs::remove_all(run_dir);
-      TrainResult trained = lab::train(train, run.model, options.quiet);
-      write_run_info(preset, run, run_dir);
+      TrainResult trained =
+          lab::train(train, run.model, options.quiet, periodic_probe_hooks(options.periodic_probe_examples));
+      write_run_info(preset, run, run_dir, trained.seconds);
       nlohmann::json probe = probe_run(run_dir, options.probe);
       ++summary.finished;
       if (!options.quiet) {

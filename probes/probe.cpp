@@ -240,6 +240,16 @@ nlohmann::json probe_model(Transformer& model, const Dataset& data, const ProbeO
   return result;
 }
 
+TrainHooks periodic_probe_hooks(std::int64_t examples) {
+  TrainHooks hooks;
+  hooks.probe = [examples](Transformer& model, const Dataset& data) {
+    ProbeOptions options;
+    options.limit = examples;
+    return probe_model(model, data, options).at("metrics");
+  };
+  return hooks;
+}
+
 nlohmann::json probe_run(const fs::path& run_dir, const ProbeOptions& options, const fs::path& checkpoint) {
   const nlohmann::json config = read_json_file(run_dir / "config.json");
   ModelConfig model_config;

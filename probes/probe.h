@@ -23,6 +23,7 @@
 #include "generators/dataset_reader.h"
 #include "models/transformer.h"
 #include "probes/decode.h"
+#include "trainer/trainer.h"
 
 namespace lab {
 
@@ -49,6 +50,10 @@ nlohmann::json router_statistics(const RouterTally& tally);
 
 // Decodes and scores the dataset's held-out splits with `model`.
 nlohmann::json probe_model(Transformer& model, const Dataset& data, const ProbeOptions& options);
+
+// Trainer hooks that probe the first `examples` examples of each held-out split every
+// TrainConfig::probe_every steps, so accuracy curves appear in metrics.jsonl.
+TrainHooks periodic_probe_hooks(std::int64_t examples);
 
 // Probes a run directory's newest checkpoint (or `checkpoint`), writes RUN/probe.json atomically and
 // returns it. lab::Error if the run has no checkpoint or its dataset is missing or changed.

@@ -34,6 +34,7 @@ void save_checkpoint(const fs::path& run_dir, torch::nn::Module& model, torch::o
   archive.write("optimizer", optimizer_archive);
   archive.write("step", torch::tensor(state.step, torch::kInt64));
   archive.write("tokens_seen", torch::tensor(state.tokens_seen, torch::kInt64));
+  archive.write("seconds", torch::tensor(state.seconds, torch::kFloat64));
   std::ostringstream bytes;
   archive.save_to(bytes);
 
@@ -69,6 +70,8 @@ CheckpointState load_checkpoint(const fs::path& file, torch::nn::Module& model,
     archive.read("tokens_seen", tokens);
     state.step = step.item<std::int64_t>();
     state.tokens_seen = tokens.item<std::int64_t>();
+    torch::Tensor seconds;  // absent from checkpoints written before it was recorded
+    if (archive.try_read("seconds", seconds)) state.seconds = seconds.item<double>();
   } catch (const c10::Error& e) {
     fail("{}: cannot load the checkpoint ({}); delete it to resume from the one before", file.string(),
          e.what_without_backtrace());

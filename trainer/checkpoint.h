@@ -14,6 +14,7 @@ namespace lab {
 struct CheckpointState {
   std::int64_t step = 0;         // optimizer steps completed
   std::int64_t tokens_seen = 0;  // non-padding input tokens trained on so far
+  double seconds = 0;            // wall time spent training so far, over every invocation
 };
 
 void save_checkpoint(const std::filesystem::path& run_dir, torch::nn::Module& model,

@@ -18,6 +18,7 @@ void TrainConfig::validate() const {
   if (eval_every < 0 || checkpoint_every < 0)
     fail("--eval-every and --checkpoint-every must not be negative");
   if (eval_batches < 1) fail("--eval-batches must be at least 1, got {}", eval_batches);
+  if (probe_every < 0) fail("--probe-every must not be negative, got {}", probe_every);
   if (keep_checkpoints < 1) fail("--keep-checkpoints must be at least 1, got {}", keep_checkpoints);
   if (device != "cpu" && device != "cuda") fail("--device must be cpu or cuda, got '{}'", device);
 }

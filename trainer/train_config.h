@@ -27,6 +27,7 @@ struct TrainConfig {
   std::int64_t log_every = 10;        // steps between metrics.jsonl lines
   std::int64_t eval_every = 0;        // steps between held-out losses; 0 = only at the end
   std::int64_t eval_batches = 8;      // held-out batches per evaluation
+  std::int64_t probe_every = 0;       // steps between probes (TrainHooks::probe); 0 = never
   std::int64_t checkpoint_every = 0;  // steps between checkpoints; 0 = only at the end (and on Ctrl-C)
   int keep_checkpoints = 2;           // newest checkpoints kept
   bool resume = false;                // continue the run in out_dir from its newest checkpoint

@@ -23,6 +23,7 @@ nlohmann::json train_config_to_json(const TrainConfig& c) {
           {"log_every", c.log_every},
           {"eval_every", c.eval_every},
           {"eval_batches", c.eval_batches},
+          {"probe_every", c.probe_every},
           {"checkpoint_every", c.checkpoint_every},
           {"keep_checkpoints", c.keep_checkpoints},
           {"device", c.device}};
@@ -50,6 +51,7 @@ TrainConfig train_config_from_json(const nlohmann::json& j, const TrainConfig& f
     c.log_every = j.at("log_every").get<std::int64_t>();
     c.eval_every = j.at("eval_every").get<std::int64_t>();
     c.eval_batches = j.at("eval_batches").get<std::int64_t>();
+    c.probe_every = j.value("probe_every", std::int64_t{0});  // runs from before probes existed
     c.checkpoint_every = j.at("checkpoint_every").get<std::int64_t>();
     c.keep_checkpoints = j.at("keep_checkpoints").get<int>();
     c.device = j.at("device").get<std::string>();

@@ -161,7 +161,7 @@ void truncate_metrics(const fs::path& file, std::int64_t step) {
 
 }  // namespace
 
-TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet) {
+TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet, const TrainHooks& hooks) {
   const auto start = std::chrono::steady_clock::now();
   const DistributedEnv dist_env = distributed_env_from_environment();
   const fs::path run_dir = flags.out_dir;
@@ -274,6 +274,25 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
     if (main_rank) metrics << line.dump() << '\n' << std::flush;
   };
 
+  // Wall time spent training, carried across resumes by the checkpoints.
+  const double seconds_before = state.seconds;
+  const auto loop_start = std::chrono::steady_clock::now();
+  auto training_seconds = [&] {
+    return seconds_before +
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - loop_start).count();
+  };
+  auto checkpoint = [&] {
+    state.seconds = training_seconds();
+    save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
+  };
+  auto run_probe = [&] {
+    if (!main_rank || !hooks.probe) return;
+    nlohmann::json line = {{"step", state.step}};
+    const nlohmann::json metrics = hooks.probe(model, *data);
+    for (const auto& [name, value] : metrics.items()) line["probe_" + name] = value;
+    log(line);
+  };
+
   install_interrupt_handlers();
   Progress progress("train", static_cast<std::uint64_t>(total_steps), quiet || !main_rank);
   const bool plain_log = !quiet && main_rank && !isatty(STDERR_FILENO);
@@ -353,7 +372,8 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
                              {"z_loss", window[3] / window_steps},
                              {"lr", lr},
                              {"grad_norm", grad_norm},
-                             {"tokens_per_s", window_tokens / std::max(seconds, 1e-9)}};
+                             {"tokens_per_s", window_tokens / std::max(seconds, 1e-9)},
+                             {"seconds", training_seconds()}};
       log(line);
       if (plain_log) {
         std::cerr << fmt::format("step {}/{} loss {:.4f} lr {:.2e} {:.0f} tok/s\n", state.step, total_steps,
@@ -364,7 +384,7 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
       window_start = std::chrono::steady_clock::now();
     }
     if (stop_signal != 0 && !last) {
-      if (main_rank) save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
+      if (main_rank) checkpoint();
       throw_if_interrupted();
       throw Interrupted(fmt::format("rank {}: stopped because another worker was interrupted", dist.rank()),
                         stop_signal);
@@ -372,8 +392,12 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
     if (eval_batcher && c.eval_every > 0 && state.step % c.eval_every == 0 && !last) {
       log({{"step", state.step}, {"eval_loss", evaluate(model, *eval_batcher, c, device, dist)}});
     }
+    if (c.probe_every > 0 && state.step % c.probe_every == 0 && !last) {
+      run_probe();
+      window_start = std::chrono::steady_clock::now();  // tokens/s counts training only
+    }
     if (main_rank && c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0 && !last) {
-      save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
+      checkpoint();
     }
     progress.update(static_cast<std::uint64_t>(state.step));
   }
@@ -388,7 +412,8 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
   result.eval_loss = eval_batcher ? evaluate(model, *eval_batcher, c, device, dist)
                                   : std::numeric_limits<double>::quiet_NaN();
   if (eval_batcher) log({{"step", state.step}, {"eval_loss", result.eval_loss}});
-  if (main_rank) save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
+  if (c.probe_every > 0) run_probe();
+  if (main_rank) checkpoint();
   dist.barrier();  // no worker reports success before rank 0 has saved
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

@@ -8,9 +8,14 @@
 //                   tokens/s) and per evaluation (held-out loss)
 //   checkpoints/    step-NNNNNNNN.pt, the newest few (trainer/checkpoint.h)
 
+#include <functional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "generators/dataset_reader.h"
 #include "models/model_config.h"
+#include "models/transformer.h"
 #include "trainer/train_config.h"
 
 namespace lab {
@@ -25,12 +30,20 @@ struct TrainResult {
   int world_size = 1;      // workers that trained together
 };
 
+// What the trainer calls back into; the trainer itself knows nothing about tasks.
+struct TrainHooks {
+  // Every config.probe_every steps and at the end, on rank 0: measures the model (e.g. held-out
+  // accuracy, probes/probe.h) and returns flat {name: number} metrics, logged to metrics.jsonl as
+  // "probe_<name>". The model is in training mode before and must be after.
+  std::function<nlohmann::json(Transformer& model, const Dataset& data)> probe;
+};
+
 // Trains and writes the run directory. `model` fields vocab_size and max_seq_len set to 0 are taken
 // from the dataset. With config.resume, the run's stored configs are used and the flags ignored.
 // Throws lab::Error for bad input (missing dataset, vocabulary too large for the model, a run
 // directory that exists without --resume, a NaN loss); lab::Interrupted after saving on Ctrl-C.
 // Data-parallel when the environment describes a group of workers (trainer/distributed.h): each rank
 // calls train() with the same arguments and only rank 0 writes the run directory.
-TrainResult train(const TrainConfig& config, ModelConfig model, bool quiet);
+TrainResult train(const TrainConfig& config, ModelConfig model, bool quiet, const TrainHooks& hooks = {});
 
 }  // namespace lab

@@ -99,6 +99,55 @@ TEST(RunCli, RunsTrainsProbesReportsThenSkipsAndResumes) {
   EXPECT_NE(r.out.find("2 runs:"), std::string::npos) << r.out;
 }
 
+TEST(RunCli, TrainLogsPeriodicProbesAndCumulativeSeconds) {
+  TempDir dir;
+  ProcessResult r = run_lab({"-q", "gen", "phonebook", "--out", (dir / "book").string(), "--entries", "40",
+                             "--control-count", "10"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_lab({"-q",
+               "--threads",
+               "1",
+               "train",
+               "--data",
+               (dir / "book").string(),
+               "--out",
+               (dir / "run").string(),
+               "--d-model",
+               "16",
+               "--layers",
+               "1",
+               "--heads",
+               "2",
+               "--steps",
+               "12",
+               "--batch-size",
+               "8",
+               "--log-every",
+               "4",
+               "--probe-every",
+               "4",
+               "--probe-examples",
+               "7"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(dir / "run/metrics.jsonl");
+  std::vector<std::int64_t> probed;
+  double last_seconds = 0;
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("probe_recall_exact")) {
+      probed.push_back(j.at("step").get<std::int64_t>());
+      EXPECT_EQ(j.at("probe_examples").get<int>(), 7);
+      EXPECT_GE(j.at("probe_recall_per_digit").get<double>(), 0.0);
+    }
+    if (j.contains("seconds")) {
+      EXPECT_GE(j.at("seconds").get<double>(), last_seconds);
+      last_seconds = j.at("seconds").get<double>();
+    }
+  }
+  EXPECT_EQ(probed, (std::vector<std::int64_t>{4, 8, 12}));
+  EXPECT_GT(last_seconds, 0.0);
+}
+
 TEST(RunCli, DryRunAndShardsPlanWithoutRunning) {
   TempDir dir;
   const fs::path preset = write_preset(dir, kTinyPreset);
