@@ -286,7 +286,9 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
     save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
   };
   auto run_probe = [&] {
-    if (!main_rank || !hooks.probe) return;
+    // Every rank probes and rank 0 logs: a rank that went on would wait for rank 0 in the next
+    // collective, and a probe longer than LAB_DIST_TIMEOUT_S would fail the run.
+    if (!hooks.probe) return;
     nlohmann::json line = {{"step", state.step}};
     const nlohmann::json metrics = hooks.probe(model, *data);
     for (const auto& [name, value] : metrics.items()) line["probe_" + name] = value;
