@@ -29,6 +29,7 @@ std::vector<Command> add_commands(CLI::App& app, const GlobalOptions& global) {
       add_probe_command(app, global),
       add_run_command(app, global),
       add_report_command(app, global),
+      add_fit_command(app, global),
   };
 }
 

@@ -15,5 +15,6 @@ Command add_model_info_command(CLI::App& app, const GlobalOptions& global);
 Command add_probe_command(CLI::App& app, const GlobalOptions& global);
 Command add_run_command(CLI::App& app, const GlobalOptions& global);
 Command add_report_command(CLI::App& app, const GlobalOptions& global);
+Command add_fit_command(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace lab

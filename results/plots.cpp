@@ -82,10 +82,8 @@ struct Point {
   std::vector<double> values;
 };
 
-}  // namespace
-
-std::vector<std::string> render_plots(const fs::path& dir, const std::vector<ResultRow>& rows,
-                                      const std::vector<RunCurve>& curves) {
+// A scratch directory for data files and the script, beside the plots.
+fs::path start_work(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) fail("{}: cannot create the plot directory ({})", dir.string(), ec.message());
@@ -93,6 +91,44 @@ std::vector<std::string> render_plots(const fs::path& dir, const std::vector<Res
   fs::remove_all(work, ec);
   fs::create_directories(work, ec);
   if (ec) fail("{}: cannot write ({})", work.string(), ec.message());
+  return work;
+}
+
+// Runs the script (which writes NAME.png.tmp and NAME.svg.tmp for each name), renames the outputs
+// into place, removes the scratch directory; notes for anything not drawn.
+std::vector<std::string> finish(const fs::path& dir, const fs::path& work, const std::string& script,
+                                const std::vector<std::string>& names) {
+  std::vector<std::string> notes;
+  std::error_code ec;
+  const fs::path script_file = work / "plots.gp";
+  {
+    std::ofstream out(script_file);
+    out << script;
+  }
+  std::string error = run_gnuplot(script_file, work / "gnuplot.log");
+  if (error.empty()) {
+    for (const std::string& name : names) {
+      for (const std::string ext : {".png", ".svg"}) {
+        fs::rename(dir / (name + ext + ".tmp"), dir / (name + ext), ec);
+        if (ec)
+          notes.push_back(fmt::format("{}: not written ({})", (dir / (name + ext)).string(), ec.message()));
+      }
+    }
+  } else {
+    notes.push_back(error);
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.path().extension() == ".tmp") fs::remove(entry.path(), ec);
+    }
+  }
+  fs::remove_all(work, ec);
+  return notes;
+}
+
+}  // namespace
+
+std::vector<std::string> render_plots(const fs::path& dir, const std::vector<ResultRow>& rows,
+                                      const std::vector<RunCurve>& curves) {
+  const fs::path work = start_work(dir);
 
   // Panels (datasets) and, within each, families in the rows' order.
   std::vector<std::string> panels;
@@ -200,29 +236,85 @@ std::vector<std::string> render_plots(const fs::path& dir, const std::vector<Res
     script << "unset multiplot\nset output\n";
   }
 
-  std::vector<std::string> notes;
-  const fs::path script_file = work / "plots.gp";
+  return finish(dir, work, script.str(), {"accuracy_vs_total", "accuracy_vs_active", "loss_curves"});
+}
+
+std::vector<std::string> render_fit_plots(const fs::path& dir, Law law, const FitResult& fit,
+                                          const std::vector<FitPoint>& points) {
+  const fs::path work = start_work(dir);
+  const std::string name = "fit_" + to_string(law);
+  const bool power = law == Law::power;
+  const std::string y_name = power ? "phone-book entries memorized" : "held-out loss";
+  std::ostringstream script;
+  script << "set datafile missing 'nan'\nset grid\nset key top left box opaque\nset pointsize 1.2\n";
+
+  // Observed against predicted.
+  const fs::path observed = work / "observed.dat";
   {
-    std::ofstream out(script_file);
-    out << script.str();
+    std::ofstream out(observed);
+    for (const FitPoint& p : points) out << fmt::format("{} {}\n", predict(law, fit.theta, p), p.y);
   }
-  std::string error = run_gnuplot(script_file, work / "gnuplot.log");
-  if (error.empty()) {
-    for (const std::string name : {"accuracy_vs_total", "accuracy_vs_active", "loss_curves"}) {
-      for (const std::string ext : {".png", ".svg"}) {
-        fs::rename(dir / (name + ext + ".tmp"), dir / (name + ext), ec);
-        if (ec)
-          notes.push_back(fmt::format("{}: not written ({})", (dir / (name + ext)).string(), ec.message()));
+  for (const auto& [terminal, output] : outputs(dir, name + "_observed", Layout{1, 1})) {
+    script << terminal << "\nset output " << gp_string(output + ".tmp") << "\n";
+    script << "set logscale xy\nset title "
+           << gp_string(
+                  fmt::format("{} law: observed against predicted ({} runs)", to_string(law), points.size()))
+           << "\n";
+    script << "set xlabel " << gp_string("predicted " + y_name) << "\nset ylabel "
+           << gp_string("observed " + y_name) << "\n";
+    script << "plot " << gp_string(observed.string())
+           << " using 1:2 with points pt 7 title 'runs', x with lines dt 2 title 'y = x'\n";
+    script << "unset logscale xy\nset output\n";
+  }
+
+  // Value against N per G, with the law through each G's runs at their median D.
+  std::map<double, std::vector<const FitPoint*>> by_g;
+  for (const FitPoint& p : points) by_g[power ? 1.0 : p.g].push_back(&p);
+  std::vector<std::string> plots;
+  std::size_t series = 0;
+  for (const auto& [g, group] : by_g) {
+    const fs::path data = work / fmt::format("g{}.dat", series);
+    const fs::path curve = work / fmt::format("g{}_law.dat", series);
+    std::vector<double> ns, ds;
+    {
+      std::ofstream out(data);
+      for (const FitPoint* p : group) {
+        out << fmt::format("{} {}\n", p->n, p->y);
+        ns.push_back(p->n);
+        ds.push_back(p->d);
       }
     }
-  } else {
-    notes.push_back(error);
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      if (entry.path().extension() == ".tmp") fs::remove(entry.path(), ec);
+    std::sort(ds.begin(), ds.end());
+    const double d_median = ds[ds.size() / 2];
+    const auto [lo, hi] = std::minmax_element(ns.begin(), ns.end());
+    {
+      std::ofstream out(curve);
+      for (int i = 0; i <= 100; ++i) {
+        const double n = *lo * std::pow(*hi / *lo, i / 100.0);
+        out << fmt::format("{} {}\n", n, predict(law, fit.theta, FitPoint{"", n, d_median, g, 1}));
+      }
     }
+    const std::string label = power ? "runs" : fmt::format("G = {:g}", g);
+    plots.push_back(fmt::format("{} using 1:2 with points pt 7 lc {} title {}", gp_string(data.string()),
+                                series + 1, gp_string(label)));
+    plots.push_back(
+        fmt::format("{} using 1:2 with lines lc {} lw 1.5 title {}", gp_string(curve.string()), series + 1,
+                    gp_string(power ? "fitted law" : fmt::format("law at D = {:.3g}", d_median))));
+    ++series;
   }
-  fs::remove_all(work, ec);
-  return notes;
+  for (const auto& [terminal, output] : outputs(dir, name + "_curves", Layout{1, 1})) {
+    script << terminal << "\nset output " << gp_string(output + ".tmp") << "\n";
+    script << "set logscale x\nset format x '%.0s%c'\nset key outside right top box opaque\n"
+           << (power ? "set logscale y\n" : "unset logscale y\n");
+    script << "set title " << gp_string(fmt::format("{} law fitted to {} runs", to_string(law), fit.fitted))
+           << "\n";
+    script << "set xlabel " << gp_string(power ? "parameters" : "non-embedding parameters N")
+           << "\nset ylabel " << gp_string(y_name) << "\n";
+    script << "plot ";
+    for (std::size_t i = 0; i < plots.size(); ++i) script << (i ? ", \\\n     " : "") << plots[i];
+    script << "\nunset logscale xy\nset output\n";
+  }
+  return finish(dir, work, script.str(), {name + "_observed", name + "_curves"});
 }
 
 }  // namespace lab

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "results/fit.h"
 #include "results/report.h"
 
 namespace lab {
@@ -26,5 +27,11 @@ struct RunCurve {
 // lab::Error only for a directory that cannot be written.
 std::vector<std::string> render_plots(const std::filesystem::path& dir, const std::vector<ResultRow>& rows,
                                       const std::vector<RunCurve>& curves);
+
+// The fit's figures in `dir`: fit_<law>_observed.{png,svg} (observed against predicted, log-log, the
+// line y = x) and fit_<law>_curves.{png,svg} (the value against N, or x, one series per G, with the
+// fitted law drawn through each at the median D of its runs). Notes as for render_plots.
+std::vector<std::string> render_fit_plots(const std::filesystem::path& dir, Law law, const FitResult& fit,
+                                          const std::vector<FitPoint>& points);
 
 }  // namespace lab

@@ -434,6 +434,51 @@ std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
   }
 }
 
+std::vector<std::map<std::string, std::string>> read_results_csv(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in)
+    fail("{}: cannot open (give a results.csv, or the directory `lab report` wrote it into)", file.string());
+  // RFC 4180: fields separated by commas, quoted when they hold a comma, quote or newline.
+  auto split = [&](const std::string& line, std::size_t number) {
+    std::vector<std::string> fields(1);
+    bool quoted = false;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      const char c = line[i];
+      if (quoted) {
+        if (c == '"' && i + 1 < line.size() && line[i + 1] == '"')
+          fields.back() += '"', ++i;
+        else if (c == '"')
+          quoted = false;
+        else
+          fields.back() += c;
+      } else if (c == '"') {
+        quoted = true;
+      } else if (c == ',') {
+        fields.emplace_back();
+      } else {
+        fields.back() += c;
+      }
+    }
+    if (quoted) fail("{}:{}: an unterminated quoted field", file.string(), number);
+    return fields;
+  };
+  std::string line;
+  if (!std::getline(in, line)) fail("{}: empty, no header line", file.string());
+  const std::vector<std::string> header = split(line, 1);
+  std::vector<std::map<std::string, std::string>> rows;
+  for (std::size_t number = 2; std::getline(in, line); ++number) {
+    if (line.empty()) continue;
+    auto fields = split(line, number);
+    if (fields.size() != header.size()) {
+      fail("{}:{}: {} fields where the header has {}", file.string(), number, fields.size(), header.size());
+    }
+    std::map<std::string, std::string> row;
+    for (std::size_t i = 0; i < header.size(); ++i) row[header[i]] = fields[i];
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
 ReportSummary build_report(const fs::path& dir, const ReportOptions& options) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
@@ -455,6 +500,8 @@ ReportSummary build_report(const fs::path& dir, const ReportOptions& options) {
           fmt::format("{}: skipped, another run has the same id {}", run_dir.string(), row->run_id));
       continue;
     }
+    // Relative to DIR, so the CSV is the same wherever the runs are copied to.
+    row->run_dir = run_dir.lexically_relative(dir).lexically_normal().string();
     curves[row->run_id] = read_curve(run_dir / "metrics.jsonl");
     rows.push_back(std::move(*row));
   }

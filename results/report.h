@@ -13,6 +13,7 @@
 // twice; a run without probe.json (still training, or killed) is skipped with a note.
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,10 @@ struct ResultRow {
 // Column names, in CSV order; value(row, i) is column i as text ("" when missing).
 const std::vector<std::string>& result_columns();
 std::string result_value(const ResultRow& row, std::size_t column);
+
+// The rows of a results.csv written by build_report (or any CSV with a header line), as column ->
+// text. lab::Error naming the file for a missing file or a row with the wrong number of fields.
+std::vector<std::map<std::string, std::string>> read_results_csv(const std::filesystem::path& file);
 
 // Reads one run directory (config.json, probe.json, metrics.jsonl, run.json if the runner wrote it);
 // nullopt with `note` set if it is not probed yet.

@@ -15,6 +15,7 @@
 #include "core/build_info.h"
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "core/json_file.h"
 #include "core/progress.h"
 #include "generators/dataset_reader.h"
 #include "models/autocast.h"
@@ -27,18 +28,6 @@
 namespace lab {
 namespace fs = std::filesystem;
 namespace {
-
-nlohmann::json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) fail("{}: cannot open", path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  try {
-    return nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: not valid JSON ({})", path.string(), e.what());
-  }
-}
 
 // Sets the model's vocabulary and sequence length from the dataset where they are 0, and checks that
 // the dataset fits the model.
@@ -172,7 +161,7 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
       fail("--resume: {} has no config.json; it is not a run directory (start a new run without --resume)",
            run_dir.string());
     }
-    nlohmann::json stored = read_json(config_file);
+    nlohmann::json stored = read_json_file(config_file);
     c = train_config_from_json(stored.at("train"), flags, config_file.string());
     model_config = model_config_from_json(stored.at("model"), config_file.string());
   }
@@ -224,7 +213,7 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
           {"train", train_config_to_json(c)}};
       write_file_atomically(config_file, stored.dump(2) + "\n");
     } else if (flags.resume) {
-      nlohmann::json stored = read_json(config_file);
+      nlohmann::json stored = read_json_file(config_file);
       if (stored.at("dataset").at("manifest_crc32c").get<std::string>() != manifest_checksum) {
         fail("--resume: the dataset {} is not the one this run was trained on (manifest checksum differs)",
              c.data_dir);
