@@ -89,7 +89,7 @@ void print_plan(const Preset& preset, const std::vector<const RunSpec*>& runs, c
   double total_seconds = 0;
   for (const RunSpec* run : runs) {
     RunEstimate e = estimate_run(*run);
-    const double seconds = e.flops / options.flops_per_second;
+    const double seconds = e.steps * kSecondsPerStep + e.flops / options.flops_per_second;
     total_seconds += seconds;
     const std::string moe =
         run->model.is_moe() ? fmt::format("{}x{}", run->model.moe_experts(), run->model.moe_top_k()) : "-";
@@ -105,9 +105,9 @@ void print_plan(const Preset& preset, const std::vector<const RunSpec*>& runs, c
                                      : "todo");
   }
   std::cout << fmt::format(
-      "estimated training time: {} at {} FLOP/s (--flops-per-second); data generation and "
-      "probes come on top\n",
-      duration(total_seconds), human(options.flops_per_second));
+      "estimated training time: {} ({:.0f} ms per step + the FLOPs at {}FLOP/s, --flops-per-second); data "
+      "generation and probes come on top\n",
+      duration(total_seconds), kSecondsPerStep * 1000, human(options.flops_per_second));
 }
 
 }  // namespace
@@ -133,7 +133,9 @@ RunEstimate estimate_run(const RunSpec& run) {
   e.parameters = count_parameters(model);
   const double examples = run.train.steps > 0 ? static_cast<double>(run.train.steps * run.train.batch_size)
                                               : run.train.epochs * static_cast<double>(train_count(run.data));
-  e.tokens = examples * (e.mean_length - 1);  // the model reads every token but the last
+  e.tokens = examples * (e.mean_length - 1);
+  e.steps = run.train.steps > 0 ? static_cast<double>(run.train.steps)
+                                : std::ceil(examples / static_cast<double>(run.train.batch_size));  // the model reads every token but the last
   e.flops = e.tokens * count_flops(model, static_cast<std::int64_t>(std::lround(e.mean_length))).training;
   return e;
 }

@@ -22,9 +22,11 @@
 
 namespace lab {
 
-// Training throughput assumed by the --dry-run estimates: the dense and MoE runs of the smoke
-// preset measured on the 2-core development machine (BENCHMARKS.md).
-constexpr double kDefaultFlopsPerSecond = 4e9;
+// The --dry-run time model: steps x a fixed cost per step + training FLOPs / a FLOP rate. Fitted to
+// the smoke preset's 12 runs on the 2-core development machine (tiny models are dominated by the
+// per-step cost: 5-24 GFLOP/s achieved; BENCHMARKS.md). For GPUs pass --flops-per-second.
+constexpr double kDefaultFlopsPerSecond = 2.5e10;
+constexpr double kSecondsPerStep = 0.006;
 
 struct RunnerOptions {
   std::filesystem::path out;  // the output directory
@@ -43,6 +45,7 @@ struct RunEstimate {
   double mean_length = 0;  // tokens per training example (sampled from the generator)
   double tokens = 0;       // training tokens
   double flops = 0;        // training FLOPs (models/accounting.h)
+  double steps = 0;        // optimizer steps
   ParameterCounts parameters;
 };
 
