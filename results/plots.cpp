@@ -77,6 +77,28 @@ std::string run_gnuplot(const fs::path& script, const fs::path& log) {
   return fmt::format("gnuplot failed on {}:{}", script.string(), first_lines);
 }
 
+// Tics at 1, 2 and 5 times the powers of ten that cover [lo, hi] (a log axis over less than a
+// decade otherwise shows one label or none), with the range padded by 20% on each side.
+std::string log_tics(std::pair<double, double> range) {
+  auto [lo, hi] = range;
+  if (!(lo > 0) || !(hi >= lo)) return "set xtics autofreq\nset format x '%.0s%c'\nset xrange [*:*]\n";
+  lo /= 1.2;
+  hi *= 1.2;
+  std::string tics;
+  for (double decade = std::pow(10.0, std::floor(std::log10(lo))); decade <= hi; decade *= 10) {
+    for (double m : {1.0, 2.0, 5.0}) {
+      const double v = m * decade;
+      if (v < lo || v > hi) continue;
+      const char* units[] = {"", "k", "M", "G", "T"};
+      int u = 0;
+      double shown = v;
+      while (shown >= 1000 && u < 4) shown /= 1000, ++u;
+      tics += fmt::format("{}'{:g}{}' {:g}", tics.empty() ? "" : ", ", shown, units[u], v);
+    }
+  }
+  return fmt::format("set xrange [{:g}:{:g}]\nset xtics ({})\n", lo, hi, tics);
+}
+
 struct Point {
   double total, active;
   std::vector<double> values;
@@ -141,6 +163,15 @@ std::vector<std::string> render_plots(const fs::path& dir, const std::vector<Res
   std::ostringstream script;
   script << "set datafile missing 'nan'\nset grid\nset key top left box opaque\nset pointsize 1.2\n";
 
+  std::pair<double, double> total_range{1e300, 0}, active_range{1e300, 0};
+  for (const ResultRow& r : rows) {
+    if (r.total_params)
+      total_range = {std::min(total_range.first, *r.total_params),
+                     std::max(total_range.second, *r.total_params)};
+    if (r.active_params)
+      active_range = {std::min(active_range.first, *r.active_params),
+                      std::max(active_range.second, *r.active_params)};
+  }
   for (const std::string x : {"total", "active"}) {
     for (const auto& [terminal, output] : outputs(dir, "accuracy_vs_" + x, layout)) {
       script << terminal << "\nset output " << gp_string(output + ".tmp") << "\n";
@@ -179,7 +210,8 @@ std::vector<std::string> render_plots(const fs::path& dir, const std::vector<Res
           plots.push_back(fmt::format("{} using 1:2:3:4 with yerrorlines lw 1.5 title {}",
                                       gp_string(data.string()), gp_string(families[f])));
         }
-        script << "set logscale x\nset format x '%.0s%c'\nset yrange [0:105]\n";
+        script << "set logscale x\n"
+               << log_tics(x == "total" ? total_range : active_range) << "set yrange [0:105]\n";
         script << "set title " << gp_string(panels[p]) << "\n";
         script << "set xlabel "
                << gp_string(x == "total" ? "total parameters" : "active parameters per token") << "\n";
@@ -219,8 +251,8 @@ std::vector<std::string> render_plots(const fs::path& dir, const std::vector<Res
         plots.push_back(fmt::format("{} using 1:2 with lines lw 1.2 title {}", gp_string(data.string()),
                                     gp_string(title)));
       }
-      script
-          << "unset logscale x\nset logscale y\nset format x '%.0s%c'\nset autoscale y\nset yrange [*:*]\n";
+      script << "unset logscale x\nset logscale y\nset xtics autofreq\nset xrange [*:*]\nset format x "
+                "'%.0s%c'\nset autoscale y\nset yrange [*:*]\n";
       script << (plots.size() > 12 ? "unset key\n" : "set key top right box opaque font ',8'\n");
       script << "set title " << gp_string(panels[p])
              << "\nset xlabel 'training tokens'\nset ylabel 'loss (nats/token)'\n";
