@@ -36,7 +36,7 @@ double field(const std::map<std::string, std::string>& row, const std::string& c
 
 }  // namespace
 
-Command add_fit_command(CLI::App& app, const GlobalOptions& global) {
+Command add_fit_command(CLI::App& app, const GlobalOptions& /*global*/) {
   CLI::App* cmd = app.add_subcommand(
       "fit",
       "Fit a scaling law to finished runs: the fine-grained MoE law L(N, D, G), the dense law L(N, D), or a "
@@ -80,7 +80,7 @@ Command add_fit_command(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   cmd->add_flag("--no-plots", o->no_plots, "Do not draw fit_*.png / .svg next to the results");
 
-  return {cmd, [o, &global] {
+  return {cmd, [o] {
             fs::path file = o->results;
             if (fs::is_directory(file)) file /= "results.csv";
             const Law law = parse_law(o->law);
@@ -134,7 +134,6 @@ Command add_fit_command(CLI::App& app, const GlobalOptions& global) {
                 std::cout << "note: " << note << "\n";
               }
             }
-            (void)global;
           }};
 }
 
