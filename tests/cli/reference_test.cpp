@@ -1,0 +1,42 @@
+// The committed reference results (results/reference/<task>/) are regenerable: `lab report` on the
+// committed run files (config, run, probe and metrics of every run; checkpoints are not committed)
+// writes the committed results.csv byte for byte.
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+
+namespace lab::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string file_bytes(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(ReferenceResults, LabReportRegeneratesEveryCommittedCsv) {
+  const fs::path reference = fs::path(LAB_SOURCE_DIR) / "results/reference";
+  int checked = 0;
+  for (const fs::directory_entry& entry : fs::directory_iterator(reference)) {
+    const fs::path committed_csv = entry.path() / "results.csv";
+    if (!entry.is_directory() || !fs::exists(entry.path() / "runs") || !fs::exists(committed_csv)) continue;
+    SCOPED_TRACE(entry.path().string());
+    TempDir dir;
+    fs::copy(entry.path() / "runs", dir / "runs", fs::copy_options::recursive);
+    ProcessResult r = run_lab({"report", dir.path().string(), "--no-plots"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(file_bytes(dir / "results.csv"), file_bytes(committed_csv));
+    ++checked;
+  }
+  EXPECT_GE(checked, 1) << "no results/reference/<task>/ with runs/ and results.csv";
+}
+
+}  // namespace
+}  // namespace lab::test
