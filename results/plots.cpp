@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -240,8 +241,8 @@ std::vector<std::string> render_plots(const fs::path& dir, const std::vector<Res
         const fs::path data = work / fmt::format("loss_{}_{}.dat", p, count++);
         std::ofstream out(data);
         for (const auto& pt : c.points) {
-          if (!std::isnan(pt[1]) && !std::isnan(pt[2]) && pt[2] > 0)
-            out << fmt::format("{} {}\n", pt[1], pt[2]);
+          if (!std::isnan(pt.tokens) && !std::isnan(pt.loss) && pt.loss > 0)
+            out << fmt::format("{} {}\n", pt.tokens, pt.loss);
         }
         const ResultRow& r = *c.row;
         std::string title = fmt::format("{} d{:.0f}", r.family, r.d_model.value_or(0));
@@ -347,6 +348,100 @@ std::vector<std::string> render_fit_plots(const fs::path& dir, Law law, const Fi
     script << "\nunset logscale xy\nset output\n";
   }
   return finish(dir, work, script.str(), {name + "_observed", name + "_curves"});
+}
+
+}  // namespace lab
+
+namespace lab {
+
+std::vector<std::string> render_granularity_plots(const fs::path& dir, const std::vector<GranularityRow>& rows,
+                                                  const std::vector<RunCurve>& curves) {
+  if (rows.empty()) return {};
+  const fs::path work = start_work(dir);
+  using GroupKey = std::tuple<std::string, double, double>;  // dataset, d_model, steps
+  std::vector<GroupKey> groups;
+  std::map<GroupKey, double> target;
+  for (const GranularityRow& r : rows) {
+    GroupKey key{r.data_label, r.d_model, r.steps};
+    if (std::find(groups.begin(), groups.end(), key) == groups.end()) groups.push_back(key);
+    target[key] = r.target_loss;
+  }
+  // Curves only for each width's longest budget: the shorter ones repeat its start.
+  std::vector<GroupKey> curve_groups;
+  for (const GroupKey& g : groups) {
+    const bool longest = std::none_of(groups.begin(), groups.end(), [&](const GroupKey& o) {
+      return std::get<0>(o) == std::get<0>(g) && std::get<1>(o) == std::get<1>(g) && std::get<2>(o) > std::get<2>(g);
+    });
+    if (longest) curve_groups.push_back(g);
+  }
+  const bool one_dataset = std::all_of(groups.begin(), groups.end(),
+                                       [&](const GroupKey& g) { return std::get<0>(g) == std::get<0>(groups[0]); });
+  auto group_title = [&](const GroupKey& g) {
+    return fmt::format("{}d={:g}, {:g} steps", one_dataset ? "" : std::get<0>(g) + ", ", std::get<1>(g),
+                       std::get<2>(g));
+  };
+
+  std::ostringstream script;
+  script << "set datafile missing 'nan'\nset grid\nset pointsize 1.2\n";
+  const Layout layout = layout_for(1 + curve_groups.size());
+  for (const auto& [terminal, output] : outputs(dir, "granularity_wall_clock", layout)) {
+    script << terminal << "\nset output " << gp_string(output + ".tmp") << "\n";
+    script << fmt::format("set multiplot layout {},{} title {}\n", layout.rows, layout.cols,
+                          gp_string("Granularity in wall-clock time on this machine"));
+    // Throughput against G, one series per group.
+    std::vector<std::string> plots;
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+      const fs::path data = work / fmt::format("throughput_{}.dat", i);
+      std::ofstream out(data);
+      for (const GranularityRow& r : rows)
+        if (GroupKey{r.data_label, r.d_model, r.steps} == groups[i])
+          out << fmt::format("{} {}\n", r.granularity, r.tokens_per_s);
+      plots.push_back(fmt::format("{} using 1:2 with linespoints lw 1.5 title {}", gp_string(data.string()),
+                                  gp_string(group_title(groups[i]))));
+    }
+    script << "set logscale x 2\nset xtics autofreq\nset format x '%g'\nset xrange [*:*]\nset autoscale y\n"
+              "set yrange [0:*]\nset key bottom left box opaque font ',9'\n"
+              "set title 'Training throughput (mean over seeds)'\nset xlabel 'granularity G'\n"
+              "set ylabel 'training tokens per second'\nplot ";
+    for (std::size_t i = 0; i < plots.size(); ++i) script << (i ? ", \\\n     " : "") << plots[i];
+    script << "\nunset logscale x\n";
+
+    // Held-out loss against wall time, one line per run, coloured by G, with the group's target.
+    for (std::size_t p = 0; p < curve_groups.size(); ++p) {
+      const GroupKey& key = curve_groups[p];
+      std::vector<double> gs;
+      for (const GranularityRow& r : rows)
+        if (GroupKey{r.data_label, r.d_model, r.steps} == key) gs.push_back(r.granularity);
+      plots.clear();
+      std::size_t count = 0;
+      for (const RunCurve& c : curves) {
+        const ResultRow& r = *c.row;
+        if (!r.granularity || !r.d_model || !r.steps || GroupKey{r.data_label, *r.d_model, *r.steps} != key)
+          continue;
+        const auto at = std::find(gs.begin(), gs.end(), *r.granularity);
+        if (at == gs.end()) continue;
+        const fs::path data = work / fmt::format("eval_{}_{}.dat", p, count++);
+        std::ofstream out(data);
+        double seconds = std::nan("");
+        for (const CurvePoint& pt : c.points) {
+          if (!std::isnan(pt.seconds)) seconds = pt.seconds;
+          if (!std::isnan(pt.eval_loss) && !std::isnan(seconds)) out << fmt::format("{} {}\n", seconds, pt.eval_loss);
+        }
+        plots.push_back(fmt::format("{} using 1:2 with linespoints lw 1.2 pt 7 ps 0.6 lc {} title {}",
+                                    gp_string(data.string()), at - gs.begin() + 1,
+                                    gp_string(fmt::format("G={:g} s{:.0f}", *r.granularity, r.seed.value_or(0)))));
+      }
+      plots.push_back(fmt::format("{:g} with lines dt 2 lc 'black' title 'target'", target[key]));
+      script << "set logscale y\nset autoscale y\nset yrange [*:*]\nset xrange [0:*]\nset format x '%g'\n"
+                "set key top right box opaque font ',8'\n";
+      script << "set title " << gp_string("Held-out loss, " + group_title(key))
+             << "\nset xlabel 'training wall time (s)'\nset ylabel 'held-out loss (nats/token)'\nplot ";
+      for (std::size_t i = 0; i < plots.size(); ++i) script << (i ? ", \\\n     " : "") << plots[i];
+      script << "\nunset logscale y\n";
+    }
+    script << "unset multiplot\nset output\n";
+  }
+  return finish(dir, work, script.str(), {"granularity_wall_clock"});
 }
 
 }  // namespace lab

@@ -14,19 +14,22 @@
 #include <vector>
 
 #include "results/fit.h"
+#include "results/granularity.h"
 #include "results/report.h"
 
 namespace lab {
-
-struct RunCurve {
-  const ResultRow* row;
-  std::vector<std::array<double, 4>> points;  // step, tokens, loss, eval_loss (NaN if absent)
-};
 
 // Writes the plots into `dir` (created). Returns notes for anything not drawn, e.g. gnuplot missing;
 // lab::Error only for a directory that cannot be written.
 std::vector<std::string> render_plots(const std::filesystem::path& dir, const std::vector<ResultRow>& rows,
                                       const std::vector<RunCurve>& curves);
+
+// granularity_wall_clock.{png,svg}: training tokens/s against G (one series per width and step
+// budget) and, per width, held-out loss against training wall time for each G with the target loss
+// of granularity_wall_clock(). Nothing when `rows` is empty. Notes as for render_plots.
+std::vector<std::string> render_granularity_plots(const std::filesystem::path& dir,
+                                                  const std::vector<GranularityRow>& rows,
+                                                  const std::vector<RunCurve>& curves);
 
 // The fit's figures in `dir`: fit_<law>_observed.{png,svg} (observed against predicted, log-log, the
 // line y = x) and fit_<law>_curves.{png,svg} (the value against N, or x, one series per G, with the

@@ -134,15 +134,29 @@ class Database {
                           c.text ? "TEXT" : "REAL");
     }
     runs += ", PRIMARY KEY (run_id))";
+    // A database of an older layout is rebuilt: every run is added again from its directory.
+    if (user_version() < kSchemaVersion) {
+      exec("DROP TABLE IF EXISTS runs");
+      exec("DROP TABLE IF EXISTS curves");
+      exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion));
+    }
     exec(runs);
     exec(
         "CREATE TABLE IF NOT EXISTS curves (run_id TEXT, step INTEGER, tokens REAL, loss REAL, eval_loss "
-        "REAL, "
-        "PRIMARY KEY (run_id, step))");
+        "REAL, seconds REAL, PRIMARY KEY (run_id, step))");
   }
   ~Database() { sqlite3_close(db_); }
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
+
+  // 2: curves gained `seconds`.
+  static constexpr int kSchemaVersion = 2;
+
+  int user_version() {
+    Statement st;
+    prepare(st, "PRAGMA user_version");
+    return sqlite3_step(st.s) == SQLITE_ROW ? sqlite3_column_int(st.s, 0) : 0;
+  }
 
   void exec(const std::string& sql) {
     char* error = nullptr;
@@ -192,7 +206,7 @@ class Database {
     return values;
   }
 
-  void upsert(const ResultRow& row, const std::vector<std::array<double, 4>>& curve) {
+  void upsert(const ResultRow& row, const std::vector<CurvePoint>& curve) {
     Statement st;
     std::string sql = "INSERT OR REPLACE INTO runs VALUES (";
     for (std::size_t i = 0; i < columns().size(); ++i) sql += i ? ", ?" : "?";
@@ -214,15 +228,16 @@ class Database {
     sqlite3_bind_text(del.s, 1, row.run_id.c_str(), -1, SQLITE_TRANSIENT);
     step_done(del);
     Statement ins;
-    prepare(ins, "INSERT OR REPLACE INTO curves VALUES (?, ?, ?, ?, ?)");
-    for (const auto& point : curve) {
+    prepare(ins, "INSERT OR REPLACE INTO curves VALUES (?, ?, ?, ?, ?, ?)");
+    for (const CurvePoint& point : curve) {
       sqlite3_bind_text(ins.s, 1, row.run_id.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_int64(ins.s, 2, static_cast<sqlite3_int64>(point[0]));
-      for (int k = 1; k < 4; ++k) {
-        if (std::isnan(point[k]))
-          sqlite3_bind_null(ins.s, 2 + k);
+      sqlite3_bind_int64(ins.s, 2, static_cast<sqlite3_int64>(point.step));
+      int at = 3;
+      for (double v : {point.tokens, point.loss, point.eval_loss, point.seconds}) {
+        if (std::isnan(v))
+          sqlite3_bind_null(ins.s, at++);
         else
-          sqlite3_bind_double(ins.s, 2 + k, point[k]);
+          sqlite3_bind_double(ins.s, at++, v);
       }
       step_done(ins);
     }
@@ -251,24 +266,28 @@ class Database {
   sqlite3* db_ = nullptr;
 };
 
-// metrics.jsonl -> (step, tokens, loss, eval_loss) per step, NaN where a step logged only one of them.
-std::vector<std::array<double, 4>> read_curve(const fs::path& file) {
-  std::map<std::int64_t, std::array<double, 4>> by_step;
+}  // namespace
+
+std::vector<CurvePoint> read_curve(const fs::path& file) {
+  std::map<std::int64_t, CurvePoint> by_step;
   if (!fs::exists(file)) return {};
   const double nan = std::nan("");
   for (const Json& line : read_jsonl_file(file)) {
     auto step = number(line, "step");
     if (!step) continue;
     auto [it, inserted] =
-        by_step.try_emplace(static_cast<std::int64_t>(*step), std::array<double, 4>{*step, nan, nan, nan});
-    if (auto t = number(line, "tokens")) it->second[1] = *t;
-    if (auto l = number(line, "loss")) it->second[2] = *l;
-    if (auto e = number(line, "eval_loss")) it->second[3] = *e;
+        by_step.try_emplace(static_cast<std::int64_t>(*step), CurvePoint{*step, nan, nan, nan, nan});
+    if (auto t = number(line, "tokens")) it->second.tokens = *t;
+    if (auto l = number(line, "loss")) it->second.loss = *l;
+    if (auto e = number(line, "eval_loss")) it->second.eval_loss = *e;
+    if (auto s = number(line, "seconds")) it->second.seconds = *s;
   }
-  std::vector<std::array<double, 4>> curve;
+  std::vector<CurvePoint> curve;
   for (auto& [step, point] : by_step) curve.push_back(point);
   return curve;
 }
+
+namespace {
 
 void write_csv(const fs::path& file, const std::vector<ResultRow>& rows) {
   auto quote = [](const std::string& s) {
@@ -486,7 +505,7 @@ ReportSummary build_report(const fs::path& dir, const ReportOptions& options) {
          dir.string());
   ReportSummary summary;
   std::vector<ResultRow> rows;
-  std::map<std::string, std::vector<std::array<double, 4>>> curves;
+  std::map<std::string, std::vector<CurvePoint>> curves;
   std::set<std::string> seen;
   for (const fs::path& run_dir : find_runs(dir)) {
     std::string note;
@@ -534,19 +553,28 @@ ReportSummary build_report(const fs::path& dir, const ReportOptions& options) {
 
   std::sort(rows.begin(), rows.end(), row_order);
   write_csv(dir / "results.csv", rows);
+  std::vector<RunCurve> run_curves;
+  for (const ResultRow& r : rows) run_curves.push_back({&r, curves[r.run_id]});
+  const std::vector<GranularityRow> granularity = granularity_wall_clock(run_curves);
+  if (granularity.empty())
+    fs::remove(dir / "granularity.csv", ec);  // no stale table from runs that are gone
+  else
+    write_granularity_csv(dir / "granularity.csv", granularity);
   if (options.plots && !rows.empty()) {
-    std::vector<RunCurve> run_curves;
-    for (const ResultRow& r : rows) run_curves.push_back({&r, curves[r.run_id]});
     for (std::string& note : render_plots(dir / "plots", rows, run_curves))
+      summary.notes.push_back(std::move(note));
+    for (std::string& note : render_granularity_plots(dir / "plots", granularity, run_curves))
       summary.notes.push_back(std::move(note));
   }
   if (!options.quiet) {
     if (!rows.empty()) print_table(rows);
+    if (!granularity.empty()) std::cout << "\nwall-clock by granularity:\n" << format_granularity_table(granularity);
     for (const std::string& note : summary.notes) std::cout << "note: " << note << "\n";
     std::cout << fmt::format("{} runs: {} added, {} updated, {} unchanged -> {}, {}{}\n", rows.size(),
                              summary.added, summary.updated, summary.unchanged,
                              (dir / "results.sqlite").string(), (dir / "results.csv").string(),
                              options.plots && !rows.empty() ? ", " + (dir / "plots").string() + "/" : "");
+    if (!granularity.empty()) std::cout << "granularity table -> " << (dir / "granularity.csv").string() << "\n";
   }
   summary.rows = std::move(rows);
   return summary;

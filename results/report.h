@@ -3,11 +3,14 @@
 //
 //   DIR/results.sqlite   SQLite (WAL): table `runs` (one row per probed run: its parameters, total and
 //                        active parameters, training FLOPs, wall time, every probe metric) and table
-//                        `curves` (its metrics.jsonl: step, tokens, loss, held-out loss)
+//                        `curves` (its metrics.jsonl: step, tokens, loss, held-out loss, seconds)
 //   DIR/results.csv      the `runs` table, sorted, for pandas / R / a spreadsheet
 //   DIR/plots/           accuracy_vs_total and accuracy_vs_active (one panel per dataset, one series
 //                        per model family, mean over seeds with min-max bars, log x) and loss_curves,
-//                        each as PNG and SVG, rendered by gnuplot
+//                        each as PNG and SVG, rendered by gnuplot; granularity_wall_clock when the
+//                        runs vary the MoE granularity
+//   DIR/granularity.csv  when the runs vary G: throughput and time to a held-out loss per G
+//                        (results/granularity.h)
 //
 // The database is rebuilt idempotently from the run directories: running it again adds nothing
 // twice; a run without probe.json (still training, or killed) is skipped with a note.
@@ -27,6 +30,21 @@ struct ResultRow {
       tokens, total_params, active_params, non_embedding_params, train_flops, wall_seconds, train_loss,
       eval_loss, accuracy, recall_exact, recall_per_digit, control_exact, memorized_entries,
       bits_per_param_total, bits_per_param_active, path_valid, path_exact, balanced_accuracy;
+};
+
+// One step of a run's metrics.jsonl: what its training line and held-out line logged (NaN if absent).
+// `seconds` is the cumulative training wall time at that step, periodic held-out evaluations included.
+struct CurvePoint {
+  double step, tokens, loss, eval_loss, seconds;
+};
+
+// metrics.jsonl -> one point per logged step, in step order; empty if the file is missing.
+std::vector<CurvePoint> read_curve(const std::filesystem::path& metrics_jsonl);
+
+// A run's row and its curve, for the plots and the granularity analysis.
+struct RunCurve {
+  const ResultRow* row;
+  std::vector<CurvePoint> points;
 };
 
 // Column names, in CSV order; value(row, i) is column i as text ("" when missing).
