@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -180,12 +181,19 @@ std::vector<std::string> render_plots(const fs::path& dir, const std::vector<Res
           "set multiplot layout {},{} title {}\n", layout.rows, layout.cols,
           gp_string(fmt::format("Accuracy against {} parameters (mean over seeds, bars: min-max)", x)));
       for (std::size_t p = 0; p < panels.size(); ++p) {
+        // A series per family, split by training budget when the family has several in this panel.
+        std::map<std::string, std::set<double>> budgets;
+        for (const ResultRow& r : rows)
+          if (r.data_label == panels[p]) budgets[r.family].insert(r.steps.value_or(0));
         std::vector<std::string> families;
         std::map<std::string, std::vector<Point>> points;
         for (const ResultRow& r : rows) {
           if (r.data_label != panels[p] || !r.accuracy || !r.total_params || !r.active_params) continue;
-          if (!points.contains(r.family)) families.push_back(r.family);
-          auto& list = points[r.family];
+          const std::string series = budgets[r.family].size() > 1
+                                         ? fmt::format("{}, {:g} steps", r.family, r.steps.value_or(0))
+                                         : r.family;
+          if (!points.contains(series)) families.push_back(series);
+          auto& list = points[series];
           auto it = std::find_if(list.begin(), list.end(), [&](const Point& pt) {
             return pt.total == *r.total_params && pt.active == *r.active_params;
           });
@@ -432,12 +440,12 @@ std::vector<std::string> render_granularity_plots(const fs::path& dir, const std
                                     gp_string(fmt::format("G={:g} s{:.0f}", *r.granularity, r.seed.value_or(0)))));
       }
       plots.push_back(fmt::format("{:g} with lines dt 2 lc 'black' title 'target'", target[key]));
-      script << "set logscale y\nset autoscale y\nset yrange [*:*]\nset xrange [0:*]\nset format x '%g'\n"
+      script << "set autoscale y\nset yrange [*:*]\nset xrange [0:*]\nset format x '%g'\n"
                 "set key top right box opaque font ',8'\n";
       script << "set title " << gp_string("Held-out loss, " + group_title(key))
              << "\nset xlabel 'training wall time (s)'\nset ylabel 'held-out loss (nats/token)'\nplot ";
       for (std::size_t i = 0; i < plots.size(); ++i) script << (i ? ", \\\n     " : "") << plots[i];
-      script << "\nunset logscale y\n";
+      script << "\n";
     }
     script << "unset multiplot\nset output\n";
   }

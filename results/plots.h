@@ -5,8 +5,9 @@
 //   accuracy_vs_active.{png,svg}   the same against active parameters per token
 //   loss_curves.{png,svg}          training loss against tokens seen, one line per run
 //
-// One panel per dataset, one series per model family; each point is one model: the mean over its
-// seeds, with a bar from the lowest to the highest seed. Files appear complete or not at all.
+// One panel per dataset, one series per model family (and training budget, if a family has several in
+// a panel); each point is one model: the mean over its seeds, with a bar from the lowest to the highest
+// seed. Files appear complete or not at all.
 
 #include <array>
 #include <filesystem>
