@@ -122,6 +122,7 @@ Command add_fit_command(CLI::App& app, const GlobalOptions& /*global*/) {
             std::cout << fmt::format(
                 "  RMSE {:.4g} on the fitted runs, {} on the held-out runs\n", r.rmse_fit,
                 std::isnan(r.rmse_holdout) ? "n/a" : fmt::format("{:.4g}", r.rmse_holdout));
+            for (const std::string& w : r.warnings) std::cout << "warning: " << w << "\n";
             if (o->optimal > 0) {
               OptimalModel m = optimal_model(law, r.theta, o->optimal, o->layers, o->expansion);
               std::cout << fmt::format(

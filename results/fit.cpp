@@ -278,6 +278,46 @@ std::vector<double> minimize_bfgs(const Objective& f, std::vector<double> x, int
   return x;
 }
 
+namespace {
+
+// Distinct values (to a relative 1e-3: token counts of one step budget differ a little by model).
+std::size_t distinct(const std::vector<const FitPoint*>& points, double FitPoint::*field) {
+  std::vector<double> values;
+  for (const FitPoint* p : points) values.push_back(p->*field);
+  std::sort(values.begin(), values.end());
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (i == 0 || values[i] > values[i - 1] * (1 + 1e-3)) ++count;
+  return count;
+}
+
+}  // namespace
+
+std::vector<std::string> identifiability_warnings(Law law, const std::vector<const FitPoint*>& fitting,
+                                                  const std::vector<Coefficient>& coefficients) {
+  std::vector<std::string> warnings;
+  auto need = [&](double FitPoint::*field, const char* what, const char* terms) {
+    if (const std::size_t n = distinct(fitting, field); n < 3)
+      warnings.push_back(fmt::format("the fitted runs have {} distinct {}: at least 3 are needed to pin down {}",
+                                     n, what, terms));
+  };
+  if (law == Law::power) {
+    need(&FitPoint::n, "parameter counts", "k and p");
+  } else {
+    need(&FitPoint::n, "N", "a and alpha apart from c");
+    need(&FitPoint::d, "D (token budgets)", "b and beta apart from c");
+    if (law == Law::fine_grained) need(&FitPoint::g, "granularities", "g and gamma");
+  }
+  for (const Coefficient& c : coefficients) {
+    const double limit = c.name == "gamma" ? 5.0 : 3.0;
+    if ((c.name == "alpha" || c.name == "beta" || c.name == "gamma" || c.name == "p") && c.value > limit)
+      warnings.push_back(fmt::format(
+          "{} = {:.4g} is beyond any published scaling exponent (> {:g}): the runs do not determine it", c.name,
+          c.value, limit));
+  }
+  return warnings;
+}
+
 FitResult fit_law(Law law, const std::vector<FitPoint>& points, const FitOptions& options) {
   const std::size_t k = parameter_count(law);
   for (const FitPoint& p : points) {
@@ -334,6 +374,7 @@ FitResult fit_law(Law law, const std::vector<FitPoint>& points, const FitOptions
       result.coefficients[i].high = percentile(samples[i], 0.975);
     }
   }
+  result.warnings = identifiability_warnings(law, fitting, result.coefficients);
   return result;
 }
 

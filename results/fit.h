@@ -49,7 +49,15 @@ struct FitResult {
   double rmse_holdout = 0;                // RMSE of y on the held-out runs (NaN without)
   std::size_t fitted = 0, held_out = 0;   // runs used for the fit, and held out
   int starts = 0;                         // starting points tried
+  std::vector<std::string> warnings;      // why the coefficients may not mean much (identifiability_warnings)
 };
+
+// Reasons a fit's coefficients are not determined by its runs: fewer than 3 distinct values of N, D
+// or G (of x for the power law) among the fitted runs, or an exponent far beyond the published ones
+// (alpha, beta, p > 3; gamma > 5), the mark of a term the optimizer used to bend a curve through
+// too few points.
+std::vector<std::string> identifiability_warnings(Law law, const std::vector<const FitPoint*>& fitting,
+                                                  const std::vector<Coefficient>& coefficients);
 
 // Number of free parameters of a law.
 std::size_t parameter_count(Law law);

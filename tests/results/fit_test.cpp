@@ -2,6 +2,7 @@
 // coefficients, with noise): it must recover them, from several starting points.
 #include "results/fit.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -82,6 +83,34 @@ TEST(Fit, RecoversThePapersLawExactlyWithoutNoise) {
   EXPECT_NEAR(coefficient(r, "a"), kA, 1e-2);
   EXPECT_NEAR(coefficient(r, "b"), kB, 1e-2);
   EXPECT_NEAR(coefficient(r, "g"), kG, 1e-2);
+}
+
+TEST(Fit, WarnsWhenTheRunsCannotDetermineTheLaw) {
+  FitOptions options;
+  options.bootstrap = 0;
+  options.holdout = 0;
+  EXPECT_TRUE(fit_law(Law::fine_grained, synthetic(0.0, 1), options).warnings.empty());
+  // Two token budgets and two sizes, as a first small sweep would have.
+  std::vector<FitPoint> small;
+  for (const FitPoint& p : synthetic(0.0, 1))
+    if ((p.d == 1e8 || p.d == 1e10) && (p.n == 1e6 || p.n == 1e8)) small.push_back(p);
+  const std::vector<std::string> warnings = fit_law(Law::fine_grained, small, options).warnings;
+  auto said = [&](const std::string& text) {
+    return std::any_of(warnings.begin(), warnings.end(),
+                       [&](const std::string& w) { return w.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(said("2 distinct N")) << ::testing::PrintToString(warnings);
+  EXPECT_TRUE(said("2 distinct D")) << ::testing::PrintToString(warnings);
+  EXPECT_FALSE(said("granularities")) << ::testing::PrintToString(warnings);
+  // An exponent far beyond the published ones is called out, whatever the design.
+  const std::vector<Coefficient> wild = {{"alpha", 0.1}, {"beta", 17.3}, {"gamma", 5214}};
+  std::vector<FitPoint> points = synthetic(0.0, 1);
+  std::vector<const FitPoint*> all;
+  for (const FitPoint& p : points) all.push_back(&p);
+  const auto flagged = identifiability_warnings(Law::fine_grained, all, wild);
+  ASSERT_EQ(flagged.size(), 2u) << ::testing::PrintToString(flagged);
+  EXPECT_NE(flagged[0].find("beta = 17.3"), std::string::npos) << flagged[0];
+  EXPECT_NE(flagged[1].find("gamma = 5214"), std::string::npos) << flagged[1];
 }
 
 TEST(Fit, EachOfSeveralStartingPointsReachesTheSameLaw) {
