@@ -1,6 +1,6 @@
 // The committed reference results (results/reference/<task>/) are regenerable: `lab report` on the
 // committed run files (config, run, probe and metrics of every run; checkpoints are not committed)
-// writes the committed results.csv byte for byte.
+// writes the committed results.csv (and granularity.csv, where there is one) byte for byte.
 #include <fstream>
 #include <sstream>
 
@@ -33,6 +33,9 @@ TEST(ReferenceResults, LabReportRegeneratesEveryCommittedCsv) {
     ProcessResult r = run_lab({"report", dir.path().string(), "--no-plots"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(file_bytes(dir / "results.csv"), file_bytes(committed_csv));
+    if (fs::exists(entry.path() / "granularity.csv")) {  // the wall-clock table of a granularity sweep
+      EXPECT_EQ(file_bytes(dir / "granularity.csv"), file_bytes(entry.path() / "granularity.csv"));
+    }
     ++checked;
   }
   EXPECT_GE(checked, 1) << "no results/reference/<task>/ with runs/ and results.csv";
