@@ -391,7 +391,7 @@ std::vector<std::string> render_granularity_plots(const fs::path& dir, const std
 
   std::ostringstream script;
   script << "set datafile missing 'nan'\nset grid\nset pointsize 1.2\n";
-  const Layout layout = layout_for(1 + curve_groups.size());
+  const Layout layout = layout_for(2 + curve_groups.size());
   for (const auto& [terminal, output] : outputs(dir, "granularity_wall_clock", layout)) {
     script << terminal << "\nset output " << gp_string(output + ".tmp") << "\n";
     script << fmt::format("set multiplot layout {},{} title {}\n", layout.rows, layout.cols,
@@ -411,6 +411,29 @@ std::vector<std::string> render_granularity_plots(const fs::path& dir, const std
               "set yrange [0:*]\nset key bottom left box opaque font ',9'\n"
               "set title 'Training throughput (mean over seeds)'\nset xlabel 'granularity G'\n"
               "set ylabel 'training tokens per second'\nplot ";
+    for (std::size_t i = 0; i < plots.size(); ++i) script << (i ? ", \\\n     " : "") << plots[i];
+    script << "\nunset logscale x\n";
+
+    // Final held-out loss against training compute, one series per G (every width and budget).
+    std::vector<double> all_g;
+    for (const GranularityRow& r : rows)
+      if (std::find(all_g.begin(), all_g.end(), r.granularity) == all_g.end()) all_g.push_back(r.granularity);
+    std::sort(all_g.begin(), all_g.end());
+    plots.clear();
+    for (std::size_t i = 0; i < all_g.size(); ++i) {
+      const fs::path data = work / fmt::format("compute_{}.dat", i);
+      std::ofstream out(data);
+      for (const RunCurve& c : curves) {
+        const ResultRow& r = *c.row;
+        if (r.granularity == all_g[i] && r.train_flops && r.eval_loss)
+          out << fmt::format("{} {}\n", *r.train_flops, *r.eval_loss);
+      }
+      plots.push_back(fmt::format("{} using 1:2 with points pt 7 ps 0.9 lc {} title {}", gp_string(data.string()), i + 1,
+                                  gp_string(fmt::format("G = {:g}", all_g[i]))));
+    }
+    script << "set logscale x\nset format x '%.0s%c'\nset autoscale xy\nset xrange [*:*]\nset yrange [*:*]\n"
+              "set key top right box opaque font ',9'\nset title 'Final held-out loss against training compute'\n"
+              "set xlabel 'training FLOPs'\nset ylabel 'held-out loss (nats/token)'\nplot ";
     for (std::size_t i = 0; i < plots.size(); ++i) script << (i ? ", \\\n     " : "") << plots[i];
     script << "\nunset logscale x\n";
 
