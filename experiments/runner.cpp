@@ -105,8 +105,9 @@ void print_plan(const Preset& preset, const std::vector<const RunSpec*>& runs, c
                                      : "todo");
   }
   std::cout << fmt::format(
-      "estimated training time: {} ({:.0f} ms per step + the FLOPs at {}FLOP/s, --flops-per-second); data "
-      "generation and probes come on top\n",
+      "estimated training time: {} in one process ({:.0f} ms per step + the FLOPs at {}FLOP/s, "
+      "--flops-per-second); n shards in parallel take about 1/n of it; data generation and probes come on "
+      "top\n",
       duration(total_seconds), kSecondsPerStep * 1000, human(options.flops_per_second));
 }
 
