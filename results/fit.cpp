@@ -322,9 +322,15 @@ FitResult fit_law(Law law, const std::vector<FitPoint>& points, const FitOptions
   const std::size_t k = parameter_count(law);
   for (const FitPoint& p : points) {
     const bool loss_law = law != Law::power;
-    if (!(p.n > 0) || !(p.y > 0) || (loss_law && (!(p.d > 0) || !(p.g > 0)))) {
-      fail("fit: run {} has {} (N {}, D {}, G {}, value {}); every N, D, G and fitted value must be positive",
-           p.id, loss_law ? "a non-positive or missing value" : "a non-positive x or y", p.n, p.d, p.g, p.y);
+    if (loss_law && (!(p.n > 0) || !(p.y > 0) || !(p.d > 0) || !(p.g > 0))) {
+      fail("fit: run {} has a non-positive or missing value (N {}, D {}, G {}, loss {}); every N, D, G and "
+           "loss must be positive",
+           p.id, p.n, p.d, p.g, p.y);
+    }
+    if (!loss_law && (!(p.n > 0) || !(p.y > 0))) {
+      fail("fit: run {} has x = {} and y = {}; the power law is fitted in log space, so every x and y must "
+           "be positive (a run that memorized nothing cannot lie on it: give a results.csv without such runs)",
+           p.id, p.n, p.y);
     }
   }
   // Held out: the runs of the largest compute (N * D; N for the power law).

@@ -199,6 +199,16 @@ TEST(Fit, BadInputIsAClearError) {
   bad[5].n = -1;
   EXPECT_THROW(fit_law(Law::fine_grained, bad, options), Error);
   EXPECT_THROW(parse_law("chinchilla"), Error);
+  // A phone-book run that memorized nothing cannot be on a power law in log space.
+  std::vector<FitPoint> capacity;
+  for (double n : {1e4, 2e4, 4e4, 8e4}) capacity.push_back({fmt::format("book-{}", n), n, 0, 1, n / 16});
+  capacity[0].y = 0;
+  try {
+    fit_law(Law::power, capacity, options);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("run book-10000 has x = 10000 and y = 0"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
