@@ -135,8 +135,11 @@ RunEstimate estimate_run(const RunSpec& run) {
   const double examples = run.train.steps > 0 ? static_cast<double>(run.train.steps * run.train.batch_size)
                                               : run.train.epochs * static_cast<double>(train_count(run.data));
   e.tokens = examples * (e.mean_length - 1);
-  e.steps = run.train.steps > 0 ? static_cast<double>(run.train.steps)
-                                : std::ceil(examples / static_cast<double>(run.train.batch_size));  // the model reads every token but the last
+  e.steps =
+      run.train.steps > 0
+          ? static_cast<double>(run.train.steps)
+          : std::ceil(examples /
+                      static_cast<double>(run.train.batch_size));  // the model reads every token but the last
   e.flops = e.tokens * count_flops(model, static_cast<std::int64_t>(std::lround(e.mean_length))).training;
   return e;
 }

@@ -298,8 +298,8 @@ std::vector<std::string> identifiability_warnings(Law law, const std::vector<con
   std::vector<std::string> warnings;
   auto need = [&](double FitPoint::*field, const char* what, const char* terms) {
     if (const std::size_t n = distinct(fitting, field); n < 3)
-      warnings.push_back(fmt::format("the fitted runs have {} distinct {}: at least 3 are needed to pin down {}",
-                                     n, what, terms));
+      warnings.push_back(fmt::format(
+          "the fitted runs have {} distinct {}: at least 3 are needed to pin down {}", n, what, terms));
   };
   if (law == Law::power) {
     need(&FitPoint::n, "parameter counts", "k and p");
@@ -312,8 +312,8 @@ std::vector<std::string> identifiability_warnings(Law law, const std::vector<con
     const double limit = c.name == "gamma" ? 5.0 : 3.0;
     if ((c.name == "alpha" || c.name == "beta" || c.name == "gamma" || c.name == "p") && c.value > limit)
       warnings.push_back(fmt::format(
-          "{} = {:.4g} is beyond any published scaling exponent (> {:g}): the runs do not determine it", c.name,
-          c.value, limit));
+          "{} = {:.4g} is beyond any published scaling exponent (> {:g}): the runs do not determine it",
+          c.name, c.value, limit));
   }
   return warnings;
 }
@@ -323,14 +323,16 @@ FitResult fit_law(Law law, const std::vector<FitPoint>& points, const FitOptions
   for (const FitPoint& p : points) {
     const bool loss_law = law != Law::power;
     if (loss_law && (!(p.n > 0) || !(p.y > 0) || !(p.d > 0) || !(p.g > 0))) {
-      fail("fit: run {} has a non-positive or missing value (N {}, D {}, G {}, loss {}); every N, D, G and "
-           "loss must be positive",
-           p.id, p.n, p.d, p.g, p.y);
+      fail(
+          "fit: run {} has a non-positive or missing value (N {}, D {}, G {}, loss {}); every N, D, G and "
+          "loss must be positive",
+          p.id, p.n, p.d, p.g, p.y);
     }
     if (!loss_law && (!(p.n > 0) || !(p.y > 0))) {
-      fail("fit: run {} has x = {} and y = {}; the power law is fitted in log space, so every x and y must "
-           "be positive (a run that memorized nothing cannot lie on it: give a results.csv without such runs)",
-           p.id, p.n, p.y);
+      fail(
+          "fit: run {} has x = {} and y = {}; the power law is fitted in log space, so every x and y must "
+          "be positive (a run that memorized nothing cannot lie on it: give a results.csv without such runs)",
+          p.id, p.n, p.y);
     }
   }
   // Held out: the runs of the largest compute (N * D; N for the power law).

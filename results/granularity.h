@@ -18,11 +18,16 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "results/report.h"
 
 namespace lab {
+
+// The runs compared with each other: the same dataset, width and step budget.
+using GranularityGroup = std::tuple<std::string, double, double>;  // dataset, d_model, steps
 
 struct GranularityRow {
   std::string data_label;
@@ -31,7 +36,13 @@ struct GranularityRow {
   double tokens_per_s = 0, final_eval_loss = 0, target_loss = 0;
   std::optional<double> seconds_to_target;
   bool fastest = false;  // the least seconds_to_target of its group
+
+  GranularityGroup group() const { return {data_label, d_model, steps}; }
 };
+
+// A run's held-out losses against training wall time: (seconds, eval_loss) in step order, each
+// evaluation at the wall time of the latest training line at or before its step.
+std::vector<std::pair<double, double>> eval_loss_by_seconds(const std::vector<CurvePoint>& curve);
 
 // The rows, ordered by dataset, width, step budget, G. Runs without a granularity, a held-out loss
 // or a wall time are left out; so is a group with a single G.

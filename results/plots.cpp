@@ -358,36 +358,111 @@ std::vector<std::string> render_fit_plots(const fs::path& dir, Law law, const Fi
   return finish(dir, work, script.str(), {name + "_observed", name + "_curves"});
 }
 
-}  // namespace lab
-
-namespace lab {
-
-std::vector<std::string> render_granularity_plots(const fs::path& dir, const std::vector<GranularityRow>& rows,
+std::vector<std::string> render_granularity_plots(const fs::path& dir,
+                                                  const std::vector<GranularityRow>& rows,
                                                   const std::vector<RunCurve>& curves) {
   if (rows.empty()) return {};
   const fs::path work = start_work(dir);
-  using GroupKey = std::tuple<std::string, double, double>;  // dataset, d_model, steps
-  std::vector<GroupKey> groups;
-  std::map<GroupKey, double> target;
+  std::vector<GranularityGroup> groups;
+  std::map<GranularityGroup, double> target;
   for (const GranularityRow& r : rows) {
-    GroupKey key{r.data_label, r.d_model, r.steps};
-    if (std::find(groups.begin(), groups.end(), key) == groups.end()) groups.push_back(key);
-    target[key] = r.target_loss;
+    if (std::find(groups.begin(), groups.end(), r.group()) == groups.end()) groups.push_back(r.group());
+    target[r.group()] = r.target_loss;
   }
   // Curves only for each width's longest budget: the shorter ones repeat its start.
-  std::vector<GroupKey> curve_groups;
-  for (const GroupKey& g : groups) {
-    const bool longest = std::none_of(groups.begin(), groups.end(), [&](const GroupKey& o) {
-      return std::get<0>(o) == std::get<0>(g) && std::get<1>(o) == std::get<1>(g) && std::get<2>(o) > std::get<2>(g);
+  std::vector<GranularityGroup> curve_groups;
+  for (const GranularityGroup& g : groups) {
+    const bool longest = std::none_of(groups.begin(), groups.end(), [&](const GranularityGroup& o) {
+      return std::get<0>(o) == std::get<0>(g) && std::get<1>(o) == std::get<1>(g) &&
+             std::get<2>(o) > std::get<2>(g);
     });
     if (longest) curve_groups.push_back(g);
   }
-  const bool one_dataset = std::all_of(groups.begin(), groups.end(),
-                                       [&](const GroupKey& g) { return std::get<0>(g) == std::get<0>(groups[0]); });
-  auto group_title = [&](const GroupKey& g) {
+  const bool one_dataset = std::all_of(groups.begin(), groups.end(), [&](const GranularityGroup& g) {
+    return std::get<0>(g) == std::get<0>(groups[0]);
+  });
+  auto group_title = [&](const GranularityGroup& g) {
     return fmt::format("{}d={:g}, {:g} steps", one_dataset ? "" : std::get<0>(g) + ", ", std::get<1>(g),
                        std::get<2>(g));
   };
+  auto plot_line = [](const std::vector<std::string>& plots) {
+    std::string line = "plot ";
+    for (std::size_t i = 0; i < plots.size(); ++i) line += (i ? ", \\\n     " : "") + plots[i];
+    return line + "\n";
+  };
+
+  // The panels, with their data files, once; then the same panels for each terminal.
+  std::ostringstream panels;
+  // Throughput against G, one series per group.
+  std::vector<std::string> plots;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const fs::path data = work / fmt::format("throughput_{}.dat", i);
+    std::ofstream out(data);
+    for (const GranularityRow& r : rows)
+      if (r.group() == groups[i]) out << fmt::format("{} {}\n", r.granularity, r.tokens_per_s);
+    plots.push_back(fmt::format("{} using 1:2 with linespoints lw 1.5 title {}", gp_string(data.string()),
+                                gp_string(group_title(groups[i]))));
+  }
+  panels << "set logscale x 2\nset xtics autofreq\nset format x '%g'\nset xrange [*:*]\nset autoscale y\n"
+            "set yrange [0:*]\nset key bottom left box opaque font ',9'\n"
+            "set title 'Training throughput (mean over seeds)'\nset xlabel 'granularity G'\n"
+            "set ylabel 'training tokens per second'\n"
+         << plot_line(plots) << "unset logscale x\n";
+
+  // Final held-out loss against training compute, one series per G (every width and budget).
+  std::vector<double> all_g;
+  for (const GranularityRow& r : rows)
+    if (std::find(all_g.begin(), all_g.end(), r.granularity) == all_g.end()) all_g.push_back(r.granularity);
+  std::sort(all_g.begin(), all_g.end());
+  plots.clear();
+  for (std::size_t i = 0; i < all_g.size(); ++i) {
+    const fs::path data = work / fmt::format("compute_{}.dat", i);
+    std::ofstream out(data);
+    for (const RunCurve& c : curves) {
+      const ResultRow& r = *c.row;
+      if (r.granularity == all_g[i] && r.train_flops && r.eval_loss)
+        out << fmt::format("{} {}\n", *r.train_flops, *r.eval_loss);
+    }
+    plots.push_back(fmt::format("{} using 1:2 with points pt 7 ps 0.9 lc {} title {}",
+                                gp_string(data.string()), i + 1,
+                                gp_string(fmt::format("G = {:g}", all_g[i]))));
+  }
+  panels
+      << "set logscale x\nset format x '%.0s%c'\nset autoscale xy\nset xrange [*:*]\nset yrange [*:*]\n"
+         "set key top right box opaque font ',9'\nset title 'Final held-out loss against training compute'\n"
+         "set xlabel 'training FLOPs'\nset ylabel 'held-out loss (nats/token)'\n"
+      << plot_line(plots) << "unset logscale x\n";
+
+  // Held-out loss against wall time, one line per run, coloured by G, with the group's target.
+  for (std::size_t p = 0; p < curve_groups.size(); ++p) {
+    const GranularityGroup& key = curve_groups[p];
+    std::vector<double> gs;
+    for (const GranularityRow& r : rows)
+      if (r.group() == key) gs.push_back(r.granularity);
+    plots.clear();
+    std::size_t count = 0;
+    for (const RunCurve& c : curves) {
+      const ResultRow& r = *c.row;
+      if (!r.granularity || !r.d_model || !r.steps ||
+          GranularityGroup{r.data_label, *r.d_model, *r.steps} != key)
+        continue;
+      const auto at = std::find(gs.begin(), gs.end(), *r.granularity);
+      if (at == gs.end()) continue;
+      const fs::path data = work / fmt::format("eval_{}_{}.dat", p, count++);
+      std::ofstream out(data);
+      for (const auto& [seconds, loss] : eval_loss_by_seconds(c.points))
+        out << fmt::format("{} {}\n", seconds, loss);
+      plots.push_back(fmt::format(
+          "{} using 1:2 with linespoints lw 1.2 pt 7 ps 0.6 lc {} title {}", gp_string(data.string()),
+          at - gs.begin() + 1, gp_string(fmt::format("G={:g} s{:.0f}", *r.granularity, r.seed.value_or(0)))));
+    }
+    plots.push_back(fmt::format("{:g} with lines dt 2 lc 'black' title 'target'", target[key]));
+    panels << "set autoscale y\nset yrange [*:*]\nset xrange [0:*]\nset format x '%g'\n"
+              "set key top right box opaque font ',8'\n"
+           << "set title " << gp_string("Held-out loss, " + group_title(key))
+           << "\nset xlabel 'training wall time (s)'\nset ylabel 'held-out loss (nats/token)'\n"
+           << plot_line(plots);
+  }
 
   std::ostringstream script;
   script << "set datafile missing 'nan'\nset grid\nset pointsize 1.2\n";
@@ -396,81 +471,7 @@ std::vector<std::string> render_granularity_plots(const fs::path& dir, const std
     script << terminal << "\nset output " << gp_string(output + ".tmp") << "\n";
     script << fmt::format("set multiplot layout {},{} title {}\n", layout.rows, layout.cols,
                           gp_string("Granularity in wall-clock time on this machine"));
-    // Throughput against G, one series per group.
-    std::vector<std::string> plots;
-    for (std::size_t i = 0; i < groups.size(); ++i) {
-      const fs::path data = work / fmt::format("throughput_{}.dat", i);
-      std::ofstream out(data);
-      for (const GranularityRow& r : rows)
-        if (GroupKey{r.data_label, r.d_model, r.steps} == groups[i])
-          out << fmt::format("{} {}\n", r.granularity, r.tokens_per_s);
-      plots.push_back(fmt::format("{} using 1:2 with linespoints lw 1.5 title {}", gp_string(data.string()),
-                                  gp_string(group_title(groups[i]))));
-    }
-    script << "set logscale x 2\nset xtics autofreq\nset format x '%g'\nset xrange [*:*]\nset autoscale y\n"
-              "set yrange [0:*]\nset key bottom left box opaque font ',9'\n"
-              "set title 'Training throughput (mean over seeds)'\nset xlabel 'granularity G'\n"
-              "set ylabel 'training tokens per second'\nplot ";
-    for (std::size_t i = 0; i < plots.size(); ++i) script << (i ? ", \\\n     " : "") << plots[i];
-    script << "\nunset logscale x\n";
-
-    // Final held-out loss against training compute, one series per G (every width and budget).
-    std::vector<double> all_g;
-    for (const GranularityRow& r : rows)
-      if (std::find(all_g.begin(), all_g.end(), r.granularity) == all_g.end()) all_g.push_back(r.granularity);
-    std::sort(all_g.begin(), all_g.end());
-    plots.clear();
-    for (std::size_t i = 0; i < all_g.size(); ++i) {
-      const fs::path data = work / fmt::format("compute_{}.dat", i);
-      std::ofstream out(data);
-      for (const RunCurve& c : curves) {
-        const ResultRow& r = *c.row;
-        if (r.granularity == all_g[i] && r.train_flops && r.eval_loss)
-          out << fmt::format("{} {}\n", *r.train_flops, *r.eval_loss);
-      }
-      plots.push_back(fmt::format("{} using 1:2 with points pt 7 ps 0.9 lc {} title {}", gp_string(data.string()), i + 1,
-                                  gp_string(fmt::format("G = {:g}", all_g[i]))));
-    }
-    script << "set logscale x\nset format x '%.0s%c'\nset autoscale xy\nset xrange [*:*]\nset yrange [*:*]\n"
-              "set key top right box opaque font ',9'\nset title 'Final held-out loss against training compute'\n"
-              "set xlabel 'training FLOPs'\nset ylabel 'held-out loss (nats/token)'\nplot ";
-    for (std::size_t i = 0; i < plots.size(); ++i) script << (i ? ", \\\n     " : "") << plots[i];
-    script << "\nunset logscale x\n";
-
-    // Held-out loss against wall time, one line per run, coloured by G, with the group's target.
-    for (std::size_t p = 0; p < curve_groups.size(); ++p) {
-      const GroupKey& key = curve_groups[p];
-      std::vector<double> gs;
-      for (const GranularityRow& r : rows)
-        if (GroupKey{r.data_label, r.d_model, r.steps} == key) gs.push_back(r.granularity);
-      plots.clear();
-      std::size_t count = 0;
-      for (const RunCurve& c : curves) {
-        const ResultRow& r = *c.row;
-        if (!r.granularity || !r.d_model || !r.steps || GroupKey{r.data_label, *r.d_model, *r.steps} != key)
-          continue;
-        const auto at = std::find(gs.begin(), gs.end(), *r.granularity);
-        if (at == gs.end()) continue;
-        const fs::path data = work / fmt::format("eval_{}_{}.dat", p, count++);
-        std::ofstream out(data);
-        double seconds = std::nan("");
-        for (const CurvePoint& pt : c.points) {
-          if (!std::isnan(pt.seconds)) seconds = pt.seconds;
-          if (!std::isnan(pt.eval_loss) && !std::isnan(seconds)) out << fmt::format("{} {}\n", seconds, pt.eval_loss);
-        }
-        plots.push_back(fmt::format("{} using 1:2 with linespoints lw 1.2 pt 7 ps 0.6 lc {} title {}",
-                                    gp_string(data.string()), at - gs.begin() + 1,
-                                    gp_string(fmt::format("G={:g} s{:.0f}", *r.granularity, r.seed.value_or(0)))));
-      }
-      plots.push_back(fmt::format("{:g} with lines dt 2 lc 'black' title 'target'", target[key]));
-      script << "set autoscale y\nset yrange [*:*]\nset xrange [0:*]\nset format x '%g'\n"
-                "set key top right box opaque font ',8'\n";
-      script << "set title " << gp_string("Held-out loss, " + group_title(key))
-             << "\nset xlabel 'training wall time (s)'\nset ylabel 'held-out loss (nats/token)'\nplot ";
-      for (std::size_t i = 0; i < plots.size(); ++i) script << (i ? ", \\\n     " : "") << plots[i];
-      script << "\n";
-    }
-    script << "unset multiplot\nset output\n";
+    script << panels.str() << "unset multiplot\nset output\n";
   }
   return finish(dir, work, script.str(), {"granularity_wall_clock"});
 }

@@ -27,7 +27,8 @@ std::vector<std::string> render_plots(const std::filesystem::path& dir, const st
 
 // granularity_wall_clock.{png,svg}: training tokens/s against G (one series per width and step
 // budget), final held-out loss against training FLOPs (one series per G) and, per width, held-out
-// loss against training wall time for each G with the target loss of granularity_wall_clock(). Nothing when `rows` is empty. Notes as for render_plots.
+// loss against training wall time for each G with the target loss of granularity_wall_clock(). Nothing when
+// `rows` is empty. Notes as for render_plots.
 std::vector<std::string> render_granularity_plots(const std::filesystem::path& dir,
                                                   const std::vector<GranularityRow>& rows,
                                                   const std::vector<RunCurve>& curves);

@@ -572,13 +572,15 @@ ReportSummary build_report(const fs::path& dir, const ReportOptions& options) {
   }
   if (!options.quiet) {
     if (!rows.empty()) print_table(rows);
-    if (!granularity.empty()) std::cout << "\nwall-clock by granularity:\n" << format_granularity_table(granularity);
+    if (!granularity.empty())
+      std::cout << "\nwall-clock by granularity:\n" << format_granularity_table(granularity);
     for (const std::string& note : summary.notes) std::cout << "note: " << note << "\n";
     std::cout << fmt::format("{} runs: {} added, {} updated, {} unchanged -> {}, {}{}\n", rows.size(),
                              summary.added, summary.updated, summary.unchanged,
                              (dir / "results.sqlite").string(), (dir / "results.csv").string(),
                              options.plots && !rows.empty() ? ", " + (dir / "plots").string() + "/" : "");
-    if (!granularity.empty()) std::cout << "granularity table -> " << (dir / "granularity.csv").string() << "\n";
+    if (!granularity.empty())
+      std::cout << "granularity table -> " << (dir / "granularity.csv").string() << "\n";
   }
   summary.rows = std::move(rows);
   return summary;

@@ -1,11 +1,10 @@
 // The committed reference results (results/reference/<task>/) are regenerable: `lab report` on the
 // committed run files (config, run, probe and metrics of every run; checkpoints are not committed)
 // writes the committed results.csv (and granularity.csv, where there is one) byte for byte.
-#include <fstream>
-#include <sstream>
 
 #include <gtest/gtest.h>
 
+#include "tests/support/files.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 
@@ -13,13 +12,6 @@ namespace lab::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string file_bytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 TEST(ReferenceResults, LabReportRegeneratesEveryCommittedCsv) {
   const fs::path reference = fs::path(LAB_SOURCE_DIR) / "results/reference";
@@ -32,9 +24,9 @@ TEST(ReferenceResults, LabReportRegeneratesEveryCommittedCsv) {
     fs::copy(entry.path() / "runs", dir / "runs", fs::copy_options::recursive);
     ProcessResult r = run_lab({"report", dir.path().string(), "--no-plots"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(file_bytes(dir / "results.csv"), file_bytes(committed_csv));
+    EXPECT_EQ(read_text(dir / "results.csv"), read_text(committed_csv));
     if (fs::exists(entry.path() / "granularity.csv")) {  // the wall-clock table of a granularity sweep
-      EXPECT_EQ(file_bytes(dir / "granularity.csv"), file_bytes(entry.path() / "granularity.csv"));
+      EXPECT_EQ(read_text(dir / "granularity.csv"), read_text(entry.path() / "granularity.csv"));
     }
     ++checked;
   }

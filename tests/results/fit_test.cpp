@@ -207,7 +207,8 @@ TEST(Fit, BadInputIsAClearError) {
     fit_law(Law::power, capacity, options);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("run book-10000 has x = 10000 and y = 0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("run book-10000 has x = 10000 and y = 0"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -1,12 +1,11 @@
 // granularity_wall_clock on hand-made runs whose throughput, held-out curves and expected answers are
 // worked out here by hand.
+#include "results/granularity.h"
+
 #include <cmath>
 
 #include <fmt/format.h>
-
 #include <gtest/gtest.h>
-
-#include "results/granularity.h"
 
 namespace lab {
 namespace {
@@ -46,7 +45,8 @@ TEST(GranularityWallClock, ThroughputTargetAndTimeToTargetPerG) {
   // G = 4, one seed: 2000 tok/s; final held-out 0.9.
   // Target = the worst mean final loss = 1.1. G = 1 seed 0 reaches it at its 2nd evaluation (20 s),
   // seed 1 never (1.2); G = 4 at its 1st (4 s): fastest.
-  std::vector<ResultRow> rows = {run(1, 0, 30000, 30, 1.0), run(1, 1, 30000, 60, 1.2), run(4, 0, 30000, 15, 0.9)};
+  std::vector<ResultRow> rows = {run(1, 0, 30000, 30, 1.0), run(1, 1, 30000, 60, 1.2),
+                                 run(4, 0, 30000, 15, 0.9)};
   std::vector<RunCurve> curves = {{&rows[0], curve({10, 20, 30}, {1.5, 1.05, 1.0})},
                                   {&rows[1], curve({20, 40, 60}, {1.6, 1.3, 1.2})},
                                   {&rows[2], curve({4, 9, 15}, {1.1, 0.95, 0.9})}};
@@ -81,7 +81,7 @@ TEST(GranularityWallClock, EvaluationsWithoutTheirOwnTrainingLineTakeTheLatestWa
 }
 
 TEST(GranularityWallClock, LeavesOutSingleGGroupsAndRunsWithoutWhatItNeeds) {
-  std::vector<ResultRow> rows = {run(1, 0, 3000, 30, 1.0, 64),     // alone at d = 64
+  std::vector<ResultRow> rows = {run(1, 0, 3000, 30, 1.0, 64),       // alone at d = 64
                                  run(1, 0, 3000, 30, 1.0, 32, 100),  // alone at 100 steps
                                  run(2, 0, 3000, 30, 1.0, 32, 100)};
   rows[2].eval_loss.reset();  // no held-out loss: left out, so the 100-step group has one G

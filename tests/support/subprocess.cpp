@@ -14,17 +14,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/support/files.h"
+
 extern char** environ;
 
 namespace lab::test {
 namespace {
 
 std::string slurp_and_remove(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
+  std::string text = read_text(path);
   std::remove(path.c_str());
-  return text.str();
+  return text;
 }
 
 // The test's environment with `overrides` ("NAME=value") added or replacing the same names.
