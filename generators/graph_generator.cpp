@@ -43,20 +43,24 @@ struct Workspace {
   std::vector<std::pair<int, int>> edges;  // (u < v)
   std::vector<std::pair<int, int>> arcs;   // both directions, for the CSR graph
   std::vector<int> dist;                   // all pairs: dist[s * n + t], -1 if unreachable
-  std::vector<int> to_target;              // Boost BFS distances to the query's target
+  std::vector<std::uint64_t> levels;  // graphs <= 64 vertices: levels[s * n + d], the vertices d hops from s
+  std::vector<std::uint64_t> pairs_at;  // query pairs (a < b) at each hop distance
+  std::vector<int> distances;           // the distances that occur
+  std::vector<int> to_target;           // Boost BFS distances to the query's target
   std::vector<boost::default_color_type> colors;
   BfsQueue queue;
-  std::vector<int> label_pool;
+  std::vector<int> label;      // vertex -> label
+  std::vector<int> component;  // connectivity: vertex -> connected component
   std::vector<Token> prompt;
 };
 
 // G(n, p) on vertices 0..n-1 with p = degree / (n - 1); edges as (u < v) pairs.
 void sample_edges(Rng& rng, int n, double degree, std::vector<std::pair<int, int>>& edges) {
-  const double p = std::min(1.0, degree / (n - 1));
+  const std::uint64_t p = Rng::bernoulli_threshold(std::min(1.0, degree / (n - 1)));
   edges.clear();
   for (int u = 0; u < n; ++u) {
     for (int v = u + 1; v < n; ++v) {
-      if (rng.bernoulli(p)) edges.emplace_back(u, v);
+      if (rng.bernoulli_below(p)) edges.emplace_back(u, v);
     }
   }
 }
@@ -83,34 +87,69 @@ void boost_bfs_distances(const Graph& graph, int n, int s, int* dist, Workspace&
                              boost::make_iterator_property_map(ws.colors.begin(), index));
 }
 
-// All-pairs hop distances into ws.dist, used to draw the query. Up to 64 vertices a BFS is a few
-// word operations per level on adjacency bitmasks (16 Boost BFS runs per example were half the
-// generator's time); larger graphs take one Boost BFS per source. The answer itself always comes from
-// Boost's BFS (see sample()), and tests check both against Floyd-Warshall.
-void all_pairs_distances(const Graph& graph, const std::vector<std::pair<int, int>>& edges, int n,
-                         Workspace& ws) {
-  ws.dist.assign(static_cast<std::size_t>(n) * n, -1);
-  if (n > 64) {
-    for (int s = 0; s < n; ++s)
-      boost_bfs_distances(graph, n, s, ws.dist.data() + static_cast<std::size_t>(s) * n, ws);
-    return;
-  }
+// The vertices at each hop distance from every source of a graph of up to 64 vertices, into ws.levels,
+// and the number of pairs (a < b) at each distance, into ws.pairs_at: a BFS on adjacency bitmasks is a
+// few word operations per level (16 Boost BFS runs per example were half the generator's time), and
+// needs no distance table.
+void distance_levels(const std::vector<std::pair<int, int>>& edges, int n, Workspace& ws) {
+  assert(n <= 64);
   std::uint64_t adjacent[64] = {};
   for (auto [u, v] : edges) {
     adjacent[u] |= 1ULL << v;
     adjacent[v] |= 1ULL << u;
   }
+  ws.levels.assign(static_cast<std::size_t>(n) * n, 0);
+  ws.pairs_at.assign(n, 0);
+  for (int s = 0; s < n; ++s) {
+    std::uint64_t* level = ws.levels.data() + static_cast<std::size_t>(s) * n;
+    std::uint64_t reached = 1ULL << s, frontier = reached;
+    for (int d = 0; frontier != 0; ++d) {
+      level[d] = frontier;
+      std::uint64_t next = 0;
+      int partners = 0;  // frontier vertices above s (a hardware popcount is not in the x86-64 baseline)
+      for (std::uint64_t f = frontier; f != 0; f &= f - 1) {
+        const int v = std::countr_zero(f);
+        next |= adjacent[v];
+        partners += v > s;
+      }
+      ws.pairs_at[d] += partners;
+      frontier = next & ~reached;
+      reached |= frontier;
+    }
+  }
+}
+
+// The vertices b > a: the candidate partners of a in the row-major order of pairs (a < b).
+std::uint64_t above(int a) { return a == 63 ? 0 : ~0ULL << (a + 1); }
+
+// The k-th pair (a < b), in row-major order, of the pairs d hops apart (distance_levels first).
+std::pair<int, int> kth_pair_at_distance(const Workspace& ws, int n, int d, std::uint64_t k) {
+  for (int a = 0; a < n; ++a) {
+    std::uint64_t partners = ws.levels[static_cast<std::size_t>(a) * n + d] & above(a);
+    const auto count = static_cast<std::uint64_t>(std::popcount(partners));
+    if (k < count) {
+      for (; k > 0; --k) partners &= partners - 1;
+      return {a, std::countr_zero(partners)};
+    }
+    k -= count;
+  }
+  return {-1, -1};
+}
+
+// All-pairs hop distances into ws.dist: from ws.levels up to 64 vertices (distance_levels first),
+// one Boost BFS per source beyond. The answer itself always comes from Boost's BFS (see sample()), and
+// tests check both against Floyd-Warshall.
+void all_pairs_distances(const Graph& graph, int n, Workspace& ws) {
+  ws.dist.assign(static_cast<std::size_t>(n) * n, -1);
   for (int s = 0; s < n; ++s) {
     int* row = ws.dist.data() + static_cast<std::size_t>(s) * n;
-    row[s] = 0;
-    std::uint64_t reached = 1ULL << s, frontier = reached;
-    for (int d = 1; frontier != 0; ++d) {
-      std::uint64_t next = 0;
-      for (std::uint64_t f = frontier; f != 0; f &= f - 1) next |= adjacent[std::countr_zero(f)];
-      next &= ~reached;
-      for (std::uint64_t f = next; f != 0; f &= f - 1) row[std::countr_zero(f)] = d;
-      reached |= next;
-      frontier = next;
+    if (n > 64) {
+      boost_bfs_distances(graph, n, s, row, ws);
+      continue;
+    }
+    const std::uint64_t* level = ws.levels.data() + static_cast<std::size_t>(s) * n;
+    for (int d = 0; d < n && level[d] != 0; ++d) {
+      for (std::uint64_t f = level[d]; f != 0; f &= f - 1) row[std::countr_zero(f)] = d;
     }
   }
 }
@@ -133,9 +172,9 @@ std::vector<std::uint64_t> shortest_path_counts(const Graph& graph, int n, const
 
 // The shortest s-t path that is smallest label by label: from s, always step to the neighbour one hop
 // closer to t with the smallest label. A fixed rule, so `exact` is learnable, not a coin toss.
-std::vector<int> smallest_shortest_path(const Graph& graph, const int* to_t, int s, int t,
-                                        const std::vector<int>& label) {
-  std::vector<int> path = {s};
+void smallest_shortest_path(const Graph& graph, const int* to_t, int s, int t, const std::vector<int>& label,
+                            std::vector<int>& path) {
+  path.assign(1, s);
   for (int v = s; v != t;) {
     int best = -1;
     for (auto w : boost::make_iterator_range(boost::adjacent_vertices(Graph::vertex_descriptor(v), graph))) {
@@ -144,27 +183,26 @@ std::vector<int> smallest_shortest_path(const Graph& graph, const int* to_t, int
     v = best;
     path.push_back(v);
   }
-  return path;
 }
 
-// Random injective labels for n vertices out of node_tokens (partial Fisher-Yates).
-std::vector<int> sample_labels(Rng& rng, int n, int node_tokens, std::vector<int>& pool) {
-  pool.resize(node_tokens);
-  std::iota(pool.begin(), pool.end(), 0);
-  for (int i = 0; i < n; ++i) std::swap(pool[i], pool[i + rng.uniform(node_tokens - i)]);
-  return {pool.begin(), pool.begin() + n};
+// Random injective labels for n vertices out of node_tokens (partial Fisher-Yates): label[0, n).
+void sample_labels(Rng& rng, int n, int node_tokens, std::vector<int>& label) {
+  label.resize(node_tokens);
+  std::iota(label.begin(), label.end(), 0);
+  for (int i = 0; i < n; ++i) std::swap(label[i], label[i + rng.uniform(node_tokens - i)]);
+  label.resize(n);
 }
 
 // The prompt's edge list: labelled, shuffled, each edge randomly oriented.
-std::vector<std::pair<int, int>> present_edges(Rng& rng, std::vector<std::pair<int, int>> edges,
-                                               const std::vector<int>& label) {
+void present_edges(Rng& rng, const std::vector<std::pair<int, int>>& graph_edges,
+                   const std::vector<int>& label, std::vector<std::pair<int, int>>& edges) {
+  edges.assign(graph_edges.begin(), graph_edges.end());
   for (std::size_t i = edges.size(); i > 1; --i) std::swap(edges[i - 1], edges[rng.uniform(i)]);
   for (auto& [u, v] : edges) {
     u = label[u];
     v = label[v];
     if (rng.bernoulli(0.5)) std::swap(u, v);
   }
-  return edges;
 }
 
 }  // namespace
@@ -221,8 +259,15 @@ nlohmann::json GraphGenerator::parameters() const {
 }
 
 GraphSample GraphGenerator::sample(std::size_t split, std::uint64_t index) const {
-  static thread_local Workspace ws;
   GraphSample result;
+  std::vector<Token> prompt;
+  draw(split, index, result, prompt);
+  return result;
+}
+
+void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& result,
+                          std::vector<Token>& prompt) const {
+  static thread_local Workspace ws;
   Rng rng(params_.seed, split, index);
   // Connectivity draws its label first so that yes and no are exactly 50/50 in expectation.
   const bool want_connected = params_.task == GraphTask::connectivity && rng.bernoulli(0.5);
@@ -256,11 +301,17 @@ GraphSample GraphGenerator::sample(std::size_t split, std::uint64_t index) const
       return std::pair{-1, -1};
     };
     int s = -1, t = -1;
-    GraphSample draw;
-    draw.nodes = n;
+    std::vector<int>& label = ws.label;
+    result.nodes = n;
+    result.connected = want_connected;
+    result.path.clear();
 
     if (params_.task == GraphTask::shortest_path) {
-      all_pairs_distances(graph, edges, n, ws);
+      // Pairs by distance come from popcounts on the BFS levels up to 64 vertices, from the distance
+      // table beyond and when only unique shortest paths count. Both give the same pairs in the same order.
+      const bool bitsets = n <= 64 && !params_.unique_paths;
+      if (n <= 64) distance_levels(edges, n, ws);
+      if (!bitsets) all_pairs_distances(graph, n, ws);
       const int* dist = ws.dist.data();
       std::vector<std::uint8_t> unique;  // unique[a * n + b]: exactly one shortest a-b path
       if (params_.unique_paths) {
@@ -272,34 +323,46 @@ GraphSample GraphGenerator::sample(std::size_t split, std::uint64_t index) const
       }
       // The distance is drawn uniformly over the distances that occur, then the pair uniformly among
       // the pairs at that distance.
-      std::vector<std::uint64_t> pairs_at(n, 0);
-      for (int a = 0; a < n; ++a) {
-        for (int b = a + 1; b < n; ++b) {
-          if (dist[a * n + b] > 0 && (unique.empty() || unique[a * n + b])) ++pairs_at[dist[a * n + b]];
+      std::vector<std::uint64_t>& pairs_at = ws.pairs_at;  // counted by distance_levels() with bitsets
+      if (!bitsets) {
+        pairs_at.assign(n, 0);
+        for (int a = 0; a < n; ++a) {
+          for (int b = a + 1; b < n; ++b) {
+            if (dist[a * n + b] > 0 && (unique.empty() || unique[a * n + b])) ++pairs_at[dist[a * n + b]];
+          }
         }
       }
-      std::vector<int> distances;
+      std::vector<int>& distances = ws.distances;
+      distances.clear();
       for (int d = 1; d < n; ++d) {
         if (pairs_at[d] > 0) distances.push_back(d);
       }
       if (distances.empty()) continue;  // no edge at all (or no unique path): redraw the graph
       const int d = distances[rng.uniform(distances.size())];
-      std::tie(s, t) = kth_pair(
-          [&](int a, int b) { return dist[a * n + b] == d && (unique.empty() || unique[a * n + b]); },
-          rng.uniform(pairs_at[d]));
+      const std::uint64_t k = rng.uniform(pairs_at[d]);
+      if (bitsets) {
+        std::tie(s, t) = kth_pair_at_distance(ws, n, d, k);
+      } else {
+        std::tie(s, t) = kth_pair(
+            [&](int a, int b) { return dist[a * n + b] == d && (unique.empty() || unique[a * n + b]); }, k);
+      }
       if (rng.bernoulli(0.5)) std::swap(s, t);
-      std::vector<int> label = sample_labels(rng, n, params_.node_tokens, ws.label_pool);
+      sample_labels(rng, n, params_.node_tokens, label);
       // The answer from Boost.Graph's BFS: distances to t, then the smallest-label shortest path.
       ws.to_target.resize(n);
       boost_bfs_distances(graph, n, t, ws.to_target.data(), ws);
-      assert(std::equal(ws.to_target.begin(), ws.to_target.end(), dist + t * n));
-      draw.path = smallest_shortest_path(graph, ws.to_target.data(), s, t, label);
-      for (int& v : draw.path) v = label[v];
-      draw.question.edges = present_edges(rng, edges, label);
-      draw.question.source = label[s];
-      draw.question.target = label[t];
+#ifndef NDEBUG  // Boost's distances agree with the levels or table the query was drawn from
+      if (bitsets) all_pairs_distances(graph, n, ws);
+      assert(std::equal(ws.to_target.begin(), ws.to_target.end(), ws.dist.data() + t * n));
+#endif
+      smallest_shortest_path(graph, ws.to_target.data(), s, t, label, result.path);
+      for (int& v : result.path) v = label[v];
+      present_edges(rng, edges, label, result.question.edges);
+      result.question.source = label[s];
+      result.question.target = label[t];
     } else {
-      std::vector<int> component(n);
+      std::vector<int>& component = ws.component;
+      component.resize(n);
       // Both arcs of every edge are present, so the components of the directed CSR graph are those
       // of the undirected graph (Boost checks undirectedness only in the named-parameter overload).
       boost::connected_components(graph, component.data());
@@ -311,36 +374,31 @@ GraphSample GraphGenerator::sample(std::size_t split, std::uint64_t index) const
       if (candidates == 0) continue;  // this graph cannot provide the drawn label: redraw it
       std::tie(s, t) = kth_pair(eligible, rng.uniform(candidates));
       if (rng.bernoulli(0.5)) std::swap(s, t);
-      std::vector<int> label = sample_labels(rng, n, params_.node_tokens, ws.label_pool);
-      draw.connected = want_connected;
-      draw.question.edges = present_edges(rng, edges, label);
-      draw.question.source = label[s];
-      draw.question.target = label[t];
+      sample_labels(rng, n, params_.node_tokens, label);
+      present_edges(rng, edges, label, result.question.edges);
+      result.question.source = label[s];
+      result.question.target = label[t];
     }
 
     // Keep the draw only if its prompt lies in this split's partition.
-    ws.prompt.clear();
-    append_graph_prompt(draw.question, ws.prompt);
-    bool in_test_partition = hash_tokens(ws.prompt.data(), ws.prompt.size(), 0) % kTestPartition == 0;
-    if (in_test_partition == (split == kTest)) {
-      result = std::move(draw);
-      break;
-    }
+    prompt.clear();
+    append_graph_prompt(result.question, prompt);
+    const bool in_test_partition = hash_tokens(prompt.data(), prompt.size(), 0) % kTestPartition == 0;
+    if (in_test_partition == (split == kTest)) return;
   }
-  return result;
 }
 
 std::size_t GraphGenerator::generate(std::size_t split, std::uint64_t index, std::vector<Token>& out) const {
-  GraphSample draw = sample(split, index);
-  const std::size_t start = out.size();
-  append_graph_prompt(draw.question, out);
-  const std::size_t prompt_length = out.size() - start;
+  static thread_local GraphSample sample;  // buffers reused from example to example
+  static thread_local std::vector<Token> prompt;
+  draw(split, index, sample, prompt);
+  out.insert(out.end(), prompt.begin(), prompt.end());
   if (params_.task == GraphTask::shortest_path) {
-    append_path_answer(draw.path, out);
+    append_path_answer(sample.path, out);
   } else {
-    append_connectivity_answer(draw.connected, out);
+    append_connectivity_answer(sample.connected, out);
   }
-  return prompt_length;
+  return prompt.size();
 }
 
 }  // namespace lab

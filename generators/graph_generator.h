@@ -51,6 +51,10 @@ class GraphGenerator final : public Generator {
   GraphSample sample(std::size_t split, std::uint64_t index) const;
 
  private:
+  // Draws example `index` of `split` into `sample`, and its serialized prompt into `prompt` (the
+  // partition test needs it anyway, so generate() does not serialize it twice).
+  void draw(std::size_t split, std::uint64_t index, GraphSample& sample, std::vector<Token>& prompt) const;
+
   GraphParams params_;
   Vocabulary vocabulary_;
 };

@@ -4,6 +4,7 @@
 // The integer maps are our own (not std::uniform_int_distribution, whose output differs between
 // standard libraries), so a dataset is the same on every platform.
 
+#include <cmath>
 #include <cstdint>
 
 namespace lab {
@@ -64,6 +65,14 @@ class Rng {
   double uniform01() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
   bool bernoulli(double p) { return uniform01() < p; }
+
+  // bernoulli(p) for hot loops, with p turned into an integer threshold once: the same draws and the
+  // same outcomes, since (x >> 11) * 2^-53 < p exactly when (x >> 11) < ceil(p * 2^53).
+  static std::uint64_t bernoulli_threshold(double p) {
+    if (!(p > 0)) return 0;
+    return p >= 1 ? 1ULL << 53 : static_cast<std::uint64_t>(std::ceil(p * 0x1.0p53));
+  }
+  bool bernoulli_below(std::uint64_t threshold) { return (next() >> 11) < threshold; }
 
  private:
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

@@ -162,6 +162,45 @@ TEST(ShortestPathGenerator, QueryDistanceIsUniformOverTheDistancesOfItsGraph) {
   EXPECT_GT(observed.rbegin()->first, 6) << "the longest distances should appear too";
 }
 
+TEST(ShortestPathGenerator, GraphsAroundSixtyFourVerticesAreShortestAndUniformOverDistances) {
+  // Up to 64 vertices the query is drawn from bitset BFS levels, beyond from a Boost BFS table: both
+  // sides of the switch must give shortest paths and distances uniform over those of the graph.
+  GraphParams p = shortest_path_params(13);
+  p.nodes_min = 56;
+  p.nodes_max = 72;
+  p.node_tokens = 80;
+  p.degree = 2.5;
+  GraphGenerator generator(p);
+  const int examples = 3000;
+  std::map<int, double> expected;
+  std::map<int, long> observed;
+  int large = 0;
+  for (int i = 0; i < examples; ++i) {
+    Decoded d = generate(generator, kTrain, i, p.node_tokens);
+    large += generator.sample(kTrain, i).nodes > 64;
+    LabelGraph graph(d.question, p.node_tokens);
+    auto dist = floyd_warshall(graph);
+    const int s = d.question.source, t = d.question.target;
+    auto path = parse_path_answer(d.answer, p.node_tokens);
+    ASSERT_TRUE(path.has_value()) << "example " << i;
+    ASSERT_EQ(static_cast<int>(path->size()) - 1, dist[s][t]) << "example " << i;
+    ASSERT_TRUE(score_shortest_path(d.question, d.answer, d.answer).valid) << "example " << i;
+    std::set<int> occurring;
+    for (int a = 0; a < p.node_tokens; ++a) {
+      for (int b = a + 1; b < p.node_tokens; ++b) {
+        if (dist[a][b] < kUnreachable) occurring.insert(dist[a][b]);
+      }
+    }
+    for (int distance : occurring) expected[distance] += 1.0 / static_cast<double>(occurring.size());
+    ++observed[dist[s][t]];
+  }
+  EXPECT_GT(large, examples / 6) << "too few graphs over 64 vertices to test that path";
+  EXPECT_LT(large, examples * 5 / 6) << "too few graphs of at most 64 vertices to test that path";
+  for (auto [distance, mean] : expected) {
+    EXPECT_NEAR(observed[distance], mean, 6 * std::sqrt(mean) + 3) << "distance " << distance;
+  }
+}
+
 TEST(ShortestPathGenerator, UniquePathsQueriesHaveExactlyOneShortestPath) {
   GraphParams p = shortest_path_params(13);
   p.unique_paths = true;

@@ -1,6 +1,7 @@
 // The counter-based RNG: values in range, roughly uniform, and a pure function of (seed, stream, index).
 #include "generators/rng.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <vector>
@@ -68,6 +69,20 @@ TEST(Rng, BernoulliMatchesItsProbability) {
     for (int i = 0; i < draws; ++i) hits += rng.bernoulli(p);
     double sd = std::sqrt(draws * p * (1 - p));
     EXPECT_NEAR(hits, draws * p, 6 * sd + 1) << "p " << p;
+  }
+}
+
+TEST(Rng, IntegerThresholdBernoulliDecidesExactlyAsTheDoubleComparison) {
+  std::vector<double> ps = {0.0, 1.0, 0.5, 0.1, 1.0 / 3, 0x1.0p-53, 1 - 0x1.0p-53, 0.7 + 0x1.0p-50};
+  for (int n = 2; n <= 64; ++n) ps.push_back(3.0 / (n - 1));  // the graph generator's edge probabilities
+  for (double p : ps) {
+    const std::uint64_t threshold = Rng::bernoulli_threshold(std::min(1.0, p));
+    // Around the threshold, where an off-by-one would show: uniform01() is k * 2^-53 for k = x >> 11.
+    for (std::uint64_t k = threshold > 2 ? threshold - 2 : 0; k <= threshold + 2 && k < (1ULL << 53); ++k)
+      EXPECT_EQ(k < threshold, static_cast<double>(k) * 0x1.0p-53 < std::min(1.0, p))
+          << "p " << p << " k " << k;
+    Rng a(5, 2, 3), b(5, 2, 3);
+    for (int i = 0; i < 10'000; ++i) ASSERT_EQ(a.bernoulli(p), b.bernoulli_below(threshold)) << "p " << p;
   }
 }
 
