@@ -57,19 +57,22 @@ struct Workspace {
 // G(n, p) on vertices 0..n-1 with p = degree / (n - 1); edges as (u < v) pairs.
 void sample_edges(Rng& rng, int n, double degree, std::vector<std::pair<int, int>>& edges) {
   const std::uint64_t p = Rng::bernoulli_threshold(std::min(1.0, degree / (n - 1)));
-  edges.clear();
+  edges.resize(static_cast<std::size_t>(n) * (n - 1) / 2);  // room for every pair: no capacity checks
+  std::size_t m = 0;
   for (int u = 0; u < n; ++u) {
     for (int v = u + 1; v < n; ++v) {
-      if (rng.bernoulli_below(p)) edges.emplace_back(u, v);
+      edges[m] = {u, v};
+      m += rng.bernoulli_below(p);
     }
   }
+  edges.resize(m);
 }
 
 Graph build_graph(int n, const std::vector<std::pair<int, int>>& edges, Workspace& ws) {
-  ws.arcs.clear();
-  for (auto [u, v] : edges) {
-    ws.arcs.emplace_back(u, v);
-    ws.arcs.emplace_back(v, u);
+  ws.arcs.resize(2 * edges.size());
+  for (std::size_t i = 0; i < edges.size(); ++i) {
+    ws.arcs[2 * i] = edges[i];
+    ws.arcs[2 * i + 1] = {edges[i].second, edges[i].first};
   }
   return Graph(boost::edges_are_unsorted_multi_pass, ws.arcs.begin(), ws.arcs.end(), n);
 }
