@@ -1,8 +1,8 @@
 #include "models/moe_layer.h"
 
+#include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
 #include "models/autocast.h"
 #include "models/grouped_experts.h"
 
@@ -25,11 +25,13 @@ Routing MoeLayerImpl::route(const torch::Tensor& x) {
   NoAutocastGuard fp32_router(x.device().type());
   torch::Tensor logits = torch::mm(x.to(torch::kFloat32), router.to(torch::kFloat32).t());  // [N, E]
   if (config.router == RouterKind::token_choice) return route_token_choice(logits, config.moe_top_k());
-  const int64_t group = config.group_size > 0 ? config.group_size : x.size(0);
-  if (x.size(0) % group != 0) {
-    fail("MoE expert choice: {} tokens are not a multiple of group_size ({})", x.size(0), group);
-  }
-  return route_expert_choice(logits, group, config.expert_capacity(group));
+  // Groups of group_size tokens; the batch's token count (any, with variable-length examples) leaves a
+  // shorter last group, whose experts take the capacity of its size.
+  const int64_t n = x.size(0);
+  const int64_t group = config.group_size > 0 ? std::min(config.group_size, n) : n;
+  const int64_t tail = n % group;
+  return route_expert_choice(logits, group, config.expert_capacity(group),
+                             tail > 0 ? config.expert_capacity(tail) : 0);
 }
 
 MoeOutput MoeLayerImpl::forward(const torch::Tensor& x) {

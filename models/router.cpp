@@ -44,21 +44,32 @@ Routing route_token_choice(const torch::Tensor& logits, int64_t top_k) {
   return r;
 }
 
-Routing route_expert_choice(const torch::Tensor& logits, int64_t group_size, int64_t capacity) {
+Routing route_expert_choice(const torch::Tensor& logits, int64_t group_size, int64_t capacity,
+                            int64_t tail_capacity) {
   const int64_t n = logits.size(0), e = logits.size(1);
-  const int64_t groups = n / group_size;
-  TORCH_CHECK(groups * group_size == n, "expert choice: ", n, " tokens do not split into groups of ",
-              group_size);
+  const int64_t groups = n / group_size, tail = n % group_size;
   TORCH_CHECK(capacity >= 1 && capacity <= group_size, "expert choice: bad capacity ", capacity);
-  torch::Tensor probs = torch::softmax(logits, -1);                               // [N, E]
-  torch::Tensor by_expert = probs.view({groups, group_size, e}).transpose(1, 2);  // [G, E, n]
-  auto [w, idx] = by_expert.topk(capacity, -1);                                   // [G, E, C]
+  TORCH_CHECK(tail == 0 || (tail_capacity >= 1 && tail_capacity <= tail), "expert choice: bad capacity ",
+              tail_capacity, " for the last group of ", tail, " tokens");
+  torch::Tensor probs = torch::softmax(logits, -1);  // [N, E]
+  // Whole groups: every expert's top `capacity` tokens of each group.
+  torch::Tensor by_expert =
+      probs.narrow(0, 0, groups * group_size).view({groups, group_size, e}).transpose(1, 2);
+  auto [w, idx] = by_expert.topk(capacity, -1);  // [G, E, C]
   torch::Tensor group_start = torch::arange(groups, idx.options()).view({groups, 1, 1}) * group_size;
+  torch::Tensor token = (idx + group_start).permute({1, 0, 2}).reshape({e, -1});  // [E, G*C]
+  torch::Tensor weight = w.permute({1, 0, 2}).reshape({e, -1});                   // [E, G*C]
+  if (tail > 0) {  // the last, shorter group: [E, C_tail] each, after the whole groups' rows
+    auto [tail_w, tail_idx] = probs.narrow(0, groups * group_size, tail).t().topk(tail_capacity, -1);
+    token = torch::cat({token, tail_idx + groups * group_size}, 1);
+    weight = torch::cat({weight, tail_w}, 1);
+  }
+  const int64_t rows = groups * capacity + (tail > 0 ? tail_capacity : 0);  // per expert
   Routing r;
-  r.token_of_row = (idx + group_start).permute({1, 0, 2}).reshape({-1});  // [E*G*C], expert-major
-  r.weight_of_row = w.permute({1, 0, 2}).reshape({-1});                   // [E*G*C]
-  r.rows_per_expert.assign(e, groups * capacity);
-  r.tokens_per_expert = torch::full({e}, groups * capacity, idx.options());
+  r.token_of_row = token.reshape({-1});  // [E*rows], expert-major
+  r.weight_of_row = weight.reshape({-1});
+  r.rows_per_expert.assign(e, rows);
+  r.tokens_per_expert = torch::full({e}, rows, idx.options());
   r.load_balance_loss = torch::ones({}, logits.options());
   r.z_loss = z_loss_of(logits);
   r.entropy = entropy_of(logits);

@@ -2,6 +2,7 @@
 // its experts run one at a time with plain tensor ops, gradients by autograd through that loop.
 #include "models/moe_layer.h"
 
+#include <algorithm>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -55,13 +56,15 @@ torch::Tensor brute_force_moe(const MoeLayerImpl& m, const torch::Tensor& x) {
         y[t] = y[t] + w[j] * expert_ref(m, idx[j].item<int64_t>(), x[t]);
     }
   } else {
+    // Groups of group_size tokens, the last one shorter when n is not a multiple of it.
     const int64_t group = m.config.group_size > 0 ? m.config.group_size : n;
-    const int64_t capacity = m.config.expert_capacity(group);
-    for (int64_t g = 0; g < n / group; ++g) {
+    for (int64_t start = 0; start < n; start += group) {
+      const int64_t size = std::min(group, n - start);
+      const int64_t capacity = m.config.expert_capacity(size);
       for (int64_t e = 0; e < e_count; ++e) {
-        auto [w, idx] = probs.narrow(0, g * group, group).select(1, e).topk(capacity);
+        auto [w, idx] = probs.narrow(0, start, size).select(1, e).topk(capacity);
         for (int64_t j = 0; j < capacity; ++j) {
-          const int64_t t = g * group + idx[j].item<int64_t>();
+          const int64_t t = start + idx[j].item<int64_t>();
           y[t] = y[t] + w[j] * expert_ref(m, e, x[t]);
         }
       }
@@ -131,6 +134,10 @@ TEST(MoeLayer, ExpertChoiceMatchesBruteForce) {
   c.activation = ActivationKind::swiglu;
   expect_matches_brute_force(c, 24);
   expect_matches_brute_force(fine_grained_top8(RouterKind::expert_choice), 24);
+  // A batch that is not a whole number of groups (variable-length examples, decoding): 29 tokens are
+  // two groups of 12 and a last group of 5 with its own capacity; fewer tokens than a group: one group.
+  expect_matches_brute_force(c, 29);
+  expect_matches_brute_force(c, 7);
 }
 
 TEST(MoeLayer, OneExpertTop1EqualsTheDenseFfnWithTheSameWeights) {
@@ -198,6 +205,19 @@ TEST(Router, ExpertChoiceGivesEveryExpertExactlyItsCapacityPerGroup) {
     }
     for (const auto& tokens : per_group) EXPECT_EQ(tokens.size(), static_cast<size_t>(capacity));
   }
+  // A last, shorter group of 8 tokens: each expert takes 3 of them after its 5 of each whole group.
+  Routing tail = route_expert_choice(torch::randn({n + 8, e}), group, capacity, 3);
+  row = 0;
+  for (int64_t expert = 0; expert < e; ++expert) {
+    ASSERT_EQ(tail.rows_per_expert[expert], (n / group) * capacity + 3);
+    std::set<int64_t> last_group;
+    for (int64_t i = 0; i < tail.rows_per_expert[expert]; ++i, ++row) {
+      const int64_t t = tail.token_of_row[row].item<int64_t>();
+      if (t >= n) last_group.insert(t);
+    }
+    EXPECT_EQ(last_group.size(), 3u);
+  }
+  EXPECT_LT(tail.token_of_row.max().item<int64_t>(), n + 8);
   // The capacity the layer uses: capacity_factor * top_k * group / experts, rounded up.
   ModelConfig c = moe_config(8, 2, RouterKind::expert_choice, ActivationKind::gelu);
   c.capacity_factor = 1.25;

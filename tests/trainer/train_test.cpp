@@ -81,6 +81,44 @@ TEST(Train, DenseAndMoeMemorizeATinyPhoneBook) {
   }
 }
 
+TEST(Train, ExpertChoiceWithRoutingGroupsTrainsAndProbesBatchesOfAnyTokenCount) {
+  // Variable-length batches and decoding steps are rarely a whole number of routing groups: the last,
+  // shorter group must be routed, not refused (it once stopped training at its first step).
+  TempDir dir;
+  ASSERT_EQ(
+      run_lab({"-q", "gen", "phonebook", "--entries", "64", "--out", (dir / "book").string()}).exit_code, 0);
+  const std::string out = (dir / "run").string();
+  ProcessResult r = run_lab(with({"--threads",
+                                  "1",
+                                  "-q",
+                                  "train",
+                                  "--data",
+                                  (dir / "book").string(),
+                                  "--out",
+                                  out,
+                                  "--steps",
+                                  "20",
+                                  "--batch-size",
+                                  "24",
+                                  "--probe-every",
+                                  "10",
+                                  "--probe-examples",
+                                  "20",
+                                  "--experts",
+                                  "4",
+                                  "--top-k",
+                                  "1",
+                                  "--router",
+                                  "expert_choice",
+                                  "--group-size",
+                                  "50"},
+                                 kTinyModel));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_lab({"--threads", "1", "-q", "probe", out, "--limit", "30"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(fs::path(out) / "probe.json"));
+}
+
 TEST(Train, LearnsATinyShortestPathSet) {
   TempDir dir;
   ASSERT_EQ(
