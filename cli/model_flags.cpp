@@ -70,7 +70,10 @@ void add_model_flags(CLI::App* app, ModelConfig& c) {
   add("--capacity-factor", c.capacity_factor,
       "Expert choice: each expert takes capacity_factor * top_k * group / experts tokens", moe)
       ->type_name("X");
-  add("--group-size", c.group_size, "Expert choice: tokens per routing group; 0 = the whole batch", moe)
+  add("--group-size", c.group_size,
+      "Expert choice: tokens per routing group (a batch's last group takes what is left); 0 = the "
+      "whole batch",
+      moe)
       ->type_name("N");
   add("--load-balance-coef", c.load_balance_coef, "Switch load-balancing loss coefficient", moe)
       ->type_name("X");

@@ -43,7 +43,7 @@ struct ModelConfig {
   int64_t expansion = 0;         // fine-grained E: MoE parameters / dense FFN parameters (with G)
   RouterKind router = RouterKind::token_choice;  // token choice (dropless) or expert choice
   double capacity_factor = 1.0;     // expert choice: each expert takes capacity_factor*top_k*n/experts
-  int64_t group_size = 0;           // expert choice: tokens per routing group; 0 = the whole batch
+  int64_t group_size = 0;           // expert choice: tokens per routing group (last may be shorter); 0 = all
   double load_balance_coef = 0.01;  // Switch load-balancing loss coefficient (token choice)
   double z_loss_coef = 0.001;       // ST-MoE router z-loss coefficient
   bool moe_output_norm = false;     // a norm on the MoE output (Ludziejewski et al.: needed for G > 1)
