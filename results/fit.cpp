@@ -7,6 +7,7 @@
 #include <random>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/error.h"
 
@@ -318,8 +319,24 @@ std::vector<std::string> identifiability_warnings(Law law, const std::vector<con
   return warnings;
 }
 
-FitResult fit_law(Law law, const std::vector<FitPoint>& points, const FitOptions& options) {
+FitResult fit_law(Law law, const std::vector<FitPoint>& all_points, const FitOptions& options) {
   const std::size_t k = parameter_count(law);
+  // A phone-book run that memorized nothing (y = 0) has no logarithm and sits below the range the
+  // power law describes: it is left out, and said so, rather than making the whole fit impossible.
+  std::vector<FitPoint> points;
+  std::vector<std::string> memorized_nothing;
+  for (const FitPoint& p : all_points) {
+    if (law == Law::power && p.y == 0 && p.n > 0) {
+      memorized_nothing.push_back(p.id);
+    } else {
+      points.push_back(p);
+    }
+  }
+  const std::string left_out =
+      memorized_nothing.empty()
+          ? ""
+          : fmt::format("left out {} run(s) that memorized nothing (y = 0 cannot be fitted in log space): {}",
+                        memorized_nothing.size(), fmt::join(memorized_nothing, ", "));
   for (const FitPoint& p : points) {
     const bool loss_law = law != Law::power;
     if (loss_law && (!(p.n > 0) || !(p.y > 0) || !(p.d > 0) || !(p.g > 0))) {
@@ -330,8 +347,8 @@ FitResult fit_law(Law law, const std::vector<FitPoint>& points, const FitOptions
     }
     if (!loss_law && (!(p.n > 0) || !(p.y > 0))) {
       fail(
-          "fit: run {} has x = {} and y = {}; the power law is fitted in log space, so every x and y must "
-          "be positive (a run that memorized nothing cannot lie on it: give a results.csv without such runs)",
+          "fit: run {} has x = {} and y = {}; the power law is fitted in log space, so every x must be "
+          "positive and every y positive or 0 (0: a run that memorized nothing, left out)",
           p.id, p.n, p.y);
     }
   }
@@ -348,8 +365,9 @@ FitResult fit_law(Law law, const std::vector<FitPoint>& points, const FitOptions
     fail(
         "fit: the {} law has {} parameters and needs at least {} runs to fit, but {} runs remain after "
         "holding "
-        "out {} ({} given; lower --holdout or add runs)",
-        to_string(law), k, k + 2, fitting.size(), held, points.size());
+        "out {} ({} given{}; lower --holdout or add runs)",
+        to_string(law), k, k + 2, fitting.size(), held, all_points.size(),
+        left_out.empty() ? "" : ", " + left_out);
   }
 
   FitResult result;
@@ -383,6 +401,7 @@ FitResult fit_law(Law law, const std::vector<FitPoint>& points, const FitOptions
     }
   }
   result.warnings = identifiability_warnings(law, fitting, result.coefficients);
+  if (!left_out.empty()) result.warnings.insert(result.warnings.begin(), left_out);
   return result;
 }
 

@@ -199,7 +199,8 @@ TEST(Fit, BadInputIsAClearError) {
   bad[5].n = -1;
   EXPECT_THROW(fit_law(Law::fine_grained, bad, options), Error);
   EXPECT_THROW(parse_law("chinchilla"), Error);
-  // A phone-book run that memorized nothing cannot be on a power law in log space.
+  // A phone-book run that memorized nothing cannot be on a power law in log space: it is left out,
+  // and when too few runs remain the error says that it was.
   std::vector<FitPoint> capacity;
   for (double n : {1e4, 2e4, 4e4, 8e4}) capacity.push_back({fmt::format("book-{}", n), n, 0, 1, n / 16});
   capacity[0].y = 0;
@@ -207,9 +208,34 @@ TEST(Fit, BadInputIsAClearError) {
     fit_law(Law::power, capacity, options);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("run book-10000 has x = 10000 and y = 0"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("left out 1 run(s) that memorized nothing"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("book-10000"), std::string::npos) << e.what();
+  }
+  capacity[0].y = -1;  // negative counts are a broken input, not a model below capacity
+  try {
+    fit_law(Law::power, capacity, options);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("run book-10000 has x = 10000 and y = -1"), std::string::npos)
         << e.what();
   }
+}
+
+TEST(Fit, PowerLawLeavesOutRunsThatMemorizedNothingAndSaysSo) {
+  // y = 0.5 x^0.8 on six sizes, and two smaller runs that memorized nothing.
+  std::vector<FitPoint> capacity = {{"none-a", 500, 0, 1, 0}, {"none-b", 800, 0, 1, 0}};
+  for (double n : {1e3, 2e3, 4e3, 8e3, 16e3, 32e3, 64e3})
+    capacity.push_back({fmt::format("book-{}", n), n, 0, 1, 0.5 * std::pow(n, 0.8)});
+  FitOptions options;
+  options.bootstrap = 0;
+  FitResult r = fit_law(Law::power, capacity, options);
+  ASSERT_FALSE(r.warnings.empty());
+  EXPECT_EQ(r.warnings[0],
+            "left out 2 run(s) that memorized nothing (y = 0 cannot be fitted in log space): "
+            "none-a, none-b");
+  EXPECT_EQ(r.fitted + r.held_out, 7u);
+  EXPECT_NEAR(r.coefficients[1].value, 0.8, 1e-3) << r.coefficients[1].name;
 }
 
 }  // namespace
