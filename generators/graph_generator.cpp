@@ -51,7 +51,6 @@ struct Workspace {
   BfsQueue queue;
   std::vector<int> label;      // vertex -> label
   std::vector<int> component;  // connectivity: vertex -> connected component
-  std::vector<Token> prompt;
 };
 
 // G(n, p) on vertices 0..n-1 with p = degree / (n - 1); edges as (u < v) pairs.
@@ -310,8 +309,8 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
     result.path.clear();
 
     if (params_.task == GraphTask::shortest_path) {
-      // Pairs by distance come from popcounts on the BFS levels up to 64 vertices, from the distance
-      // table beyond and when only unique shortest paths count. Both give the same pairs in the same order.
+      // Pairs by distance come from the bitset BFS levels up to 64 vertices, from the distance table
+      // beyond and when only unique shortest paths count. Both give the same pairs in the same order.
       const bool bitsets = n <= 64 && !params_.unique_paths;
       if (n <= 64) distance_levels(edges, n, ws);
       if (!bitsets) all_pairs_distances(graph, n, ws);
@@ -392,14 +391,14 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
 }
 
 std::size_t GraphGenerator::generate(std::size_t split, std::uint64_t index, std::vector<Token>& out) const {
-  static thread_local GraphSample sample;  // buffers reused from example to example
+  static thread_local GraphSample drawn;  // buffers reused from example to example
   static thread_local std::vector<Token> prompt;
-  draw(split, index, sample, prompt);
+  draw(split, index, drawn, prompt);
   out.insert(out.end(), prompt.begin(), prompt.end());
   if (params_.task == GraphTask::shortest_path) {
-    append_path_answer(sample.path, out);
+    append_path_answer(drawn.path, out);
   } else {
-    append_connectivity_answer(sample.connected, out);
+    append_connectivity_answer(drawn.connected, out);
   }
   return prompt.size();
 }
