@@ -6,10 +6,12 @@
 //   build/release/bench/train_bench --threads 2          (the peer needs python3-torch)
 //
 // Also reports model FLOP utilisation: training FLOPs per token (models/accounting.h) x tokens/s
-// over the fp32 or bf16 GEMM peak measured by bench/gemm_bench on this machine.
+// over the fp32 or bf16 GEMM peak, measured at start-up as bench/gemm_bench measures it.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
 #include <regex>
@@ -26,7 +28,9 @@
 namespace {
 
 constexpr int64_t kVocab = 64, kSeq = 64, kBatch = 64;
-constexpr double kGemmPeakFp32 = 140e9, kGemmPeakBf16 = 342e9;  // BENCHMARKS.md, gemm_bench, 2 threads
+// The GEMM peaks MFU divides by, measured at start-up like bench/gemm_bench (1024^3, this run's
+// threads): hosts differ by up to 2.8x (BENCHMARKS.md), so a constant from another day would not do.
+double g_gemm_peak_fp32 = 0, g_gemm_peak_bf16 = 0;
 int g_threads = 2;
 bool g_peers = true;
 std::map<std::string, double> g_peer_rates;  // case name -> the peer's tokens/s, measured before the cases
@@ -100,13 +104,27 @@ void train_step(benchmark::State& state, Case c) {
   const double tokens = static_cast<double>(kBatch * kSeq);
   state.SetItemsProcessed(state.iterations() * kBatch * kSeq);
   const double flops = lab::count_flops(config, kSeq).training;  // per token
-  state.counters["MFU"] = benchmark::Counter(flops * tokens / (c.bf16 ? kGemmPeakBf16 : kGemmPeakFp32),
+  state.counters["MFU"] = benchmark::Counter(flops * tokens / (c.bf16 ? g_gemm_peak_bf16 : g_gemm_peak_fp32),
                                              benchmark::Counter::kIsIterationInvariantRate);
   if (double peer = g_peer_rates[c.name]; peer > 0) {
     state.counters["peer_tok/s"] = peer;
     state.counters["x_peer"] =
         benchmark::Counter(tokens / peer, benchmark::Counter::kIsIterationInvariantRate);
   }
+}
+
+// FLOP/s of the best of 20 1024^3 products, after a warm-up (oneDNN builds its bf16 kernels then).
+double gemm_peak(torch::Dtype dtype) {
+  const int64_t n = 1024;
+  torch::Tensor a = torch::randn({n, n}).to(dtype), b = torch::randn({n, n}).to(dtype);  // [n, n]
+  torch::Tensor c = torch::mm(a, b);
+  double best = std::numeric_limits<double>::infinity();
+  for (int i = 0; i < 20; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    c = torch::mm(a, b);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return 2.0 * n * n * n / best;
 }
 
 const Case kCases[] = {
@@ -126,6 +144,10 @@ int main(int argc, char** argv) {
   if (args.threads > 0) g_threads = args.threads;
   g_peers = args.peers;
   torch::set_num_threads(g_threads);
+  g_gemm_peak_fp32 = gemm_peak(torch::kFloat32);
+  g_gemm_peak_bf16 = gemm_peak(torch::kBFloat16);
+  benchmark::AddCustomContext("gemm_peak_fp32_GFLOP/s", fmt::format("{:.0f}", g_gemm_peak_fp32 * 1e-9));
+  benchmark::AddCustomContext("gemm_peak_bf16_GFLOP/s", fmt::format("{:.0f}", g_gemm_peak_bf16 * 1e-9));
   for (const Case& c : kCases) g_peer_rates[c.name] = peer_tokens_per_s(c);
   for (const Case& c : kCases) {
     benchmark::RegisterBenchmark(c.name, train_step, c)
