@@ -66,7 +66,8 @@ std::size_t parameter_count(Law law);
 double predict(Law law, const std::vector<double>& theta, const FitPoint& p);
 
 // Fits `law`; lab::Error for too few runs (fewer than parameters + 2 to fit), non-positive N, D, G
-// or y.
+// or y. The power law leaves out runs with y = 0 (a model that memorized nothing) and says so in the
+// first warning.
 FitResult fit_law(Law law, const std::vector<FitPoint>& points, const FitOptions& options);
 
 // The compute-optimal model for a FLOP budget under a fitted loss law: minimises L(N, D, G) with
