@@ -1,5 +1,8 @@
 #include "models/grouped_experts.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "models/autocast.h"
 
 namespace lab {
@@ -16,25 +19,34 @@ std::vector<int64_t> offsets_of(const std::vector<int64_t>& rows) {
 }
 
 // Runs body(e, first_row, rows, accumulator) for every expert with rows, the experts split over
-// LibTorch's threads in contiguous ranges; the products and copies inside then run single-threaded,
-// on blocks small enough to stay in cache. Each thread has its own accumulator, so scatter-adds never
-// race. Per-expert products are too small to keep two threads busy between OpenMP barriers: on 2
-// cores the MoE layer at G = 8 took as long with 2 threads as with 1 when each product used both.
-// With one thread this is the plain loop over experts, in order (the same arithmetic as before).
+// LibTorch's threads in contiguous ranges of about equal rows; the products and copies inside then run
+// single-threaded, on blocks small enough to stay in cache. Each thread has its own accumulator, so
+// scatter-adds never race. Per-expert products are too small to keep two threads busy between OpenMP
+// barriers: on 2 cores the MoE layer at G = 8 took as long with 2 threads as with 1 when each product
+// used both. With one thread this is the plain loop over experts, in order.
 template <typename Body>
 void for_each_expert(const std::vector<int64_t>& offsets, std::vector<torch::Tensor>* accumulators,
                      torch::IntArrayRef accumulator_sizes, torch::TensorOptions accumulator_options,
                      const Body& body) {
   const auto experts = static_cast<int64_t>(offsets.size()) - 1;
-  if (accumulators) accumulators->assign(torch::get_num_threads(), torch::Tensor());
-  at::parallel_for(0, experts, 1, [&](int64_t begin, int64_t end) {
-    torch::Tensor* acc = nullptr;
-    if (accumulators) {
-      acc = &(*accumulators)[at::get_thread_num()];
-      if (!acc->defined()) *acc = torch::zeros(accumulator_sizes, accumulator_options);
-    }
-    for (int64_t e = begin; e < end; ++e) {
-      if (offsets[e + 1] > offsets[e]) body(e, offsets[e], offsets[e + 1] - offsets[e], acc);
+  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(torch::get_num_threads(), experts));
+  // first[t]: the first expert of range t, where the rows before it reach t / threads of all rows.
+  std::vector<int64_t> first(threads + 1, experts);
+  for (int64_t t = 0, e = 0; t < threads; ++t) {
+    while (e < experts && offsets[e] * threads < offsets.back() * t) ++e;
+    first[t] = e;
+  }
+  if (accumulators) accumulators->assign(threads, torch::Tensor());
+  at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      torch::Tensor* acc = nullptr;
+      if (accumulators) {
+        acc = &(*accumulators)[t];
+        if (!acc->defined()) *acc = torch::zeros(accumulator_sizes, accumulator_options);
+      }
+      for (int64_t e = first[t]; e < first[t + 1]; ++e) {
+        if (offsets[e + 1] > offsets[e]) body(e, offsets[e], offsets[e + 1] - offsets[e], acc);
+      }
     }
   });
 }
