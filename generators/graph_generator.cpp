@@ -359,9 +359,6 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
 #endif
       smallest_shortest_path(graph, ws.to_target.data(), s, t, label, result.path);
       for (int& v : result.path) v = label[v];
-      present_edges(rng, edges, label, result.question.edges);
-      result.question.source = label[s];
-      result.question.target = label[t];
     } else {
       std::vector<int>& component = ws.component;
       component.resize(n);
@@ -377,10 +374,10 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
       std::tie(s, t) = kth_pair(eligible, rng.uniform(candidates));
       if (rng.bernoulli(0.5)) std::swap(s, t);
       sample_labels(rng, n, params_.node_tokens, label);
-      present_edges(rng, edges, label, result.question.edges);
-      result.question.source = label[s];
-      result.question.target = label[t];
     }
+    present_edges(rng, edges, label, result.question.edges);  // after the answer, which draws nothing
+    result.question.source = label[s];
+    result.question.target = label[t];
 
     // Keep the draw only if its prompt lies in this split's partition.
     prompt.clear();
