@@ -9,6 +9,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "core/malloc_tuning.h"
+
 namespace lab::bench {
 
 struct BenchArgs {
@@ -16,8 +18,10 @@ struct BenchArgs {
   bool peers = true;  // --no-peers skips the Python peers
 };
 
-// Takes our flags out of argv so that Google Benchmark sees only its own.
+// Takes our flags out of argv so that Google Benchmark sees only its own. Also tunes malloc as the
+// lab binary does (core/malloc_tuning.h), so benchmarks measure what `lab` runs.
 inline BenchArgs take_bench_args(int& argc, char** argv) {
+  keep_freed_memory();
   BenchArgs args;
   int kept = 1;
   for (int i = 1; i < argc; ++i) {

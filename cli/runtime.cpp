@@ -9,6 +9,7 @@
 #include "cli/app.h"
 #include "core/blas_info.h"
 #include "core/build_info.h"
+#include "core/malloc_tuning.h"
 
 namespace lab {
 
@@ -19,6 +20,7 @@ int default_thread_count() {
 }
 
 void configure_runtime(const GlobalOptions& options) {
+  keep_freed_memory();
   torch::set_num_threads(options.threads > 0 ? options.threads : default_thread_count());
   BlasInfo blas = detect_blas();
   if (blas.kind == BlasKind::reference) {

@@ -1,5 +1,8 @@
 #include "models/router.h"
 
+#include <utility>
+#include <vector>
+
 namespace lab {
 namespace {
 
@@ -18,6 +21,32 @@ std::vector<int64_t> to_vector(const torch::Tensor& counts) {
   return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
 }
 
+// The permutation that sorts `expert` ([R] int64 in [0, E)) stably, and the count of each expert
+// ([E] int64). On CPU a counting sort, one pass to count and one to place (torch::sort's stable sort
+// took ~1.4 ms of a 40 ms MoE layer at 32k rows); elsewhere torch::sort and bincount.
+std::pair<torch::Tensor, torch::Tensor> stable_order_by_expert(const torch::Tensor& expert, int64_t experts) {
+  if (!expert.is_cpu()) {
+    torch::Tensor order = std::get<1>(torch::sort(expert, /*stable=*/true, /*dim=*/0, /*descending=*/false));
+    return {order, torch::bincount(expert, {}, experts)};
+  }
+  const torch::Tensor keys = expert.contiguous();
+  const int64_t rows = keys.size(0);
+  const int64_t* key = keys.data_ptr<int64_t>();
+  torch::Tensor counts = torch::zeros({experts}, keys.options());
+  int64_t* count = counts.data_ptr<int64_t>();
+  for (int64_t i = 0; i < rows; ++i) {
+    TORCH_CHECK(key[i] >= 0 && key[i] < experts, "router: expert index ", key[i], " out of [0, ", experts,
+                ")");
+    ++count[key[i]];
+  }
+  std::vector<int64_t> next(experts, 0);  // where expert e's next row goes
+  for (int64_t e = 1; e < experts; ++e) next[e] = next[e - 1] + count[e - 1];
+  torch::Tensor order = torch::empty({rows}, keys.options());
+  int64_t* out = order.data_ptr<int64_t>();
+  for (int64_t i = 0; i < rows; ++i) out[next[key[i]]++] = i;
+  return {order, counts};
+}
+
 }  // namespace
 
 Routing route_token_choice(const torch::Tensor& logits, int64_t top_k) {
@@ -27,13 +56,12 @@ Routing route_token_choice(const torch::Tensor& logits, int64_t top_k) {
   top_w = top_w / top_w.sum(-1, /*keepdim=*/true);
 
   torch::Tensor flat_expert = top_e.reshape({-1});  // [N*k], row r = token r / k
-  // Stable sort: within one expert, rows stay in token order (deterministic dispatch).
-  torch::Tensor order =
-      std::get<1>(torch::sort(flat_expert, /*stable=*/true, /*dim=*/0, /*descending=*/false));
+  // Stable: within one expert, rows stay in token order (deterministic dispatch).
+  auto [order, counts] = stable_order_by_expert(flat_expert, e);
   Routing r;
   r.token_of_row = order.div(top_k, "floor");                    // [N*k]
   r.weight_of_row = top_w.reshape({-1}).index_select(0, order);  // [N*k]
-  r.tokens_per_expert = torch::bincount(flat_expert, {}, e);     // [E]
+  r.tokens_per_expert = counts;                                  // [E]
   r.rows_per_expert = to_vector(r.tokens_per_expert);
 
   torch::Tensor f = r.tokens_per_expert.to(torch::kFloat32) / static_cast<double>(n * top_k);  // [E]

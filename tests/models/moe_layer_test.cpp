@@ -140,6 +140,31 @@ TEST(MoeLayer, ExpertChoiceMatchesBruteForce) {
   expect_matches_brute_force(c, 7);
 }
 
+TEST(MoeLayer, AnExpertNoTokenReachesGetsExactlyZeroGradients) {
+  // The gradients of experts without rows are the only ones the layer zeroes itself.
+  ModelConfig c = moe_config(4, 2, RouterKind::token_choice, ActivationKind::swiglu);
+  torch::manual_seed(8);
+  MoeLayer m(c);
+  torch::Tensor x = torch::randn({24, c.d_model}).abs();  // positive inputs
+  {
+    torch::NoGradGuard no_grad;
+    m->router[2].fill_(-100);  // so expert 2's logit is far below every other expert's
+  }
+  const Routing r = m->route(x);
+  ASSERT_EQ(r.rows_per_expert[2], 0);
+  const torch::Tensor probe = torch::randn({24, c.d_model});
+  Grads fused = run(m, x, probe, false);
+  Grads ref = run(m, x, probe, true);
+  EXPECT_TRUE(torch::equal(fused.w1[2], torch::zeros_like(fused.w1[2])));
+  EXPECT_TRUE(torch::equal(fused.w2[2], torch::zeros_like(fused.w2[2])));
+  EXPECT_TRUE(torch::equal(fused.w3[2], torch::zeros_like(fused.w3[2])));
+  expect_close(fused.y, ref.y, "output");
+  expect_close(fused.w1, ref.w1, "grad w1");
+  expect_close(fused.w2, ref.w2, "grad w2");
+  expect_close(fused.w3, ref.w3, "grad w3");
+  expect_close(fused.x, ref.x, "grad x");
+}
+
 TEST(MoeLayer, OneExpertTop1EqualsTheDenseFfnWithTheSameWeights) {
   for (ActivationKind activation : {ActivationKind::gelu, ActivationKind::swiglu}) {
     torch::manual_seed(3);
