@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include <ATen/ThreadLocalState.h>
+
 #include "models/autocast.h"
 
 namespace lab {
@@ -38,7 +40,11 @@ void for_each_expert(const std::vector<int64_t>& offsets, std::vector<torch::Ten
     first[t] = e;
   }
   if (accumulators) accumulators->assign(threads, torch::Tensor());
+  // OpenMP's threads do not inherit the caller's thread-local state (grad mode: no autograd inside a
+  // Function's forward; autocast), so each takes a copy of it.
+  const at::ThreadLocalState caller_state;
   at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
+    at::ThreadLocalStateGuard same_state(caller_state);
     for (int64_t t = begin; t < end; ++t) {
       torch::Tensor* acc = nullptr;
       if (accumulators) {
