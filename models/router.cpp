@@ -1,5 +1,7 @@
 #include "models/router.h"
 
+#include <algorithm>
+#include <cmath>
 #include <utility>
 #include <vector>
 
@@ -47,12 +49,53 @@ std::pair<torch::Tensor, torch::Tensor> stable_order_by_expert(const torch::Tens
   return {order, counts};
 }
 
+// The k experts of highest probability of each token, in descending order, and their probabilities
+// (differentiable, gathered from probs): ([N, k], [N, k] int64), as probs.topk(k, -1) gives them. On
+// CPU an insertion into the k best of each row, parallel over tokens; ATen's topk took ~1.4 ms of a
+// 30 ms MoE layer at 64 experts top-8. Equal probabilities keep the lower expert first; NaN ones
+// come last (a token whose probabilities are all NaN takes experts 0..k-1).
+std::pair<torch::Tensor, torch::Tensor> top_k_experts(const torch::Tensor& probs, int64_t k) {
+  if (!probs.is_cpu() || probs.scalar_type() != torch::kFloat32) {
+    auto [w, idx] = probs.topk(k, -1);
+    return {w, idx};
+  }
+  const torch::Tensor p = probs.detach().contiguous();
+  const int64_t n = p.size(0), e = p.size(1);
+  torch::Tensor idx = torch::empty({n, k}, p.options().dtype(torch::kInt64));
+  const float* prob = p.data_ptr<float>();
+  int64_t* best = idx.data_ptr<int64_t>();
+  at::parallel_for(0, n, 256, [&](int64_t begin, int64_t end) {
+    std::vector<float> value(k);
+    for (int64_t t = begin; t < end; ++t) {
+      const float* row = prob + t * e;
+      int64_t* chosen = best + t * k;
+      int64_t filled = 0;
+      for (int64_t j = 0; j < e; ++j) {
+        const float v = row[j];
+        if (filled == k && !(v > value[k - 1])) continue;
+        if (std::isnan(v)) continue;
+        int64_t slot = filled < k ? filled++ : k - 1;  // shift the smaller ones down; equal ones stay ahead
+        for (; slot > 0 && value[slot - 1] < v; --slot) {
+          value[slot] = value[slot - 1];
+          chosen[slot] = chosen[slot - 1];
+        }
+        value[slot] = v;
+        chosen[slot] = j;
+      }
+      for (int64_t j = 0; filled < k; ++j) {  // NaN probabilities: the first experts not yet chosen
+        if (std::find(chosen, chosen + filled, j) == chosen + filled) chosen[filled++] = j;
+      }
+    }
+  });
+  return {probs.gather(1, idx), idx};
+}
+
 }  // namespace
 
 Routing route_token_choice(const torch::Tensor& logits, int64_t top_k) {
   const int64_t n = logits.size(0), e = logits.size(1);
-  torch::Tensor probs = torch::softmax(logits, -1);  // [N, E]
-  auto [top_w, top_e] = probs.topk(top_k, -1);       // [N, k]
+  torch::Tensor probs = torch::softmax(logits, -1);   // [N, E]
+  auto [top_w, top_e] = top_k_experts(probs, top_k);  // [N, k]
   top_w = top_w / top_w.sum(-1, /*keepdim=*/true);
 
   torch::Tensor flat_expert = top_e.reshape({-1});  // [N*k], row r = token r / k

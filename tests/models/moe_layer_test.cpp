@@ -3,6 +3,8 @@
 #include "models/moe_layer.h"
 
 #include <algorithm>
+#include <limits>
+#include <map>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -213,6 +215,48 @@ TEST(Router, TokenChoiceSendsEveryTokenToExactlyKDistinctExpertsWithWeightsSummi
     EXPECT_EQ(experts_of[t].size(), static_cast<size_t>(k)) << "token " << t;
     EXPECT_NEAR(weight_sum[t], 1.0, 1e-5) << "token " << t;
   }
+}
+
+// Token t's experts as the rows say: expert -> weight.
+std::vector<std::map<int64_t, double>> experts_by_token(const Routing& r, int64_t n) {
+  std::vector<std::map<int64_t, double>> of(n);
+  int64_t row = 0;
+  for (size_t expert = 0; expert < r.rows_per_expert.size(); ++expert) {
+    for (int64_t i = 0; i < r.rows_per_expert[expert]; ++i, ++row) {
+      of[r.token_of_row[row].item<int64_t>()][static_cast<int64_t>(expert)] =
+          r.weight_of_row[row].item<double>();
+    }
+  }
+  return of;
+}
+
+TEST(Router, TokenChoiceTakesTheKMostProbableExpertsOfEveryToken) {
+  // More tokens than one thread's share, 64 experts top-8 as in the fine-grained benchmarks.
+  torch::manual_seed(4);
+  const int64_t n = 700, e = 64, k = 8;
+  torch::Tensor logits = torch::randn({n, e}) * 2;
+  const auto of = experts_by_token(route_token_choice(logits, k), n);
+  torch::Tensor probs = torch::softmax(logits, -1);
+  for (int64_t t = 0; t < n; ++t) {
+    std::vector<std::pair<double, int64_t>> by_prob;  // the reference: sort the token's probabilities
+    for (int64_t j = 0; j < e; ++j) by_prob.emplace_back(probs[t][j].item<double>(), j);
+    std::sort(by_prob.rbegin(), by_prob.rend());
+    double top_sum = 0;
+    for (int64_t j = 0; j < k; ++j) top_sum += by_prob[j].first;
+    ASSERT_EQ(of[t].size(), static_cast<size_t>(k)) << "token " << t;
+    for (int64_t j = 0; j < k; ++j) {
+      const auto it = of[t].find(by_prob[j].second);
+      ASSERT_NE(it, of[t].end()) << "token " << t << " lacks its expert of rank " << j;
+      EXPECT_NEAR(it->second, by_prob[j].first / top_sum, 1e-6);
+    }
+  }
+}
+
+TEST(Router, TokenChoiceGivesATokenWithNanLogitsKDistinctExperts) {
+  torch::Tensor logits = torch::randn({4, 6});
+  logits[1].fill_(std::numeric_limits<float>::quiet_NaN());  // softmax: a row of NaN
+  const auto of = experts_by_token(route_token_choice(logits, 3), 4);
+  for (int64_t t = 0; t < 4; ++t) EXPECT_EQ(of[t].size(), 3u) << "token " << t;
 }
 
 TEST(Router, ExpertChoiceGivesEveryExpertExactlyItsCapacityPerGroup) {
