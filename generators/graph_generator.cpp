@@ -7,7 +7,7 @@
 
 #include <boost/graph/breadth_first_search.hpp>
 #include <boost/graph/compressed_sparse_row_graph.hpp>
-#include <boost/graph/connected_components.hpp>
+#include <boost/graph/depth_first_search.hpp>
 #include <boost/range/iterator_range.hpp>
 
 #include "core/error.h"
@@ -135,20 +135,6 @@ LAB_POPCNT_CLONES void distance_levels(const std::vector<std::pair<int, int>>& e
   }
 }
 
-// The k-th pair (a < b), in row-major order, of the pairs d hops apart (distance_levels first).
-std::pair<int, int> kth_pair_at_distance(const Workspace& ws, int n, int d, std::uint64_t k) {
-  for (int a = 0; a < n; ++a) {
-    std::uint64_t partners = ws.levels[static_cast<std::size_t>(a) * n + d] & above(a);
-    const auto count = static_cast<std::uint64_t>(std::popcount(partners));
-    if (k < count) {
-      for (; k > 0; --k) partners &= partners - 1;
-      return {a, std::countr_zero(partners)};
-    }
-    k -= count;
-  }
-  return {-1, -1};
-}
-
 // All-pairs hop distances into ws.dist: from ws.levels up to 64 vertices (distance_levels first),
 // one Boost BFS per source beyond. The answer itself always comes from Boost's BFS (see sample()), and
 // tests check both against Floyd-Warshall.
@@ -165,6 +151,61 @@ void all_pairs_distances(const Graph& graph, int n, Workspace& ws) {
       for (std::uint64_t f = level[d]; f != 0; f &= f - 1) row[std::countr_zero(f)] = d;
     }
   }
+}
+
+// Records a new component at every root of the depth-first search, as Boost's connected_components
+// does (its components_recorder is an implementation detail, so this is its two lines).
+struct ComponentRecorder : boost::default_dfs_visitor {
+  int* component;
+  int* count;  // components so far
+  void start_vertex(Graph::vertex_descriptor, const Graph&) const { ++*count; }
+  void discover_vertex(Graph::vertex_descriptor v, const Graph&) const { component[v] = *count - 1; }
+};
+
+// Connected components into ws.component by Boost's depth-first search, the algorithm of
+// boost::connected_components, with the color map reused from example to example (that function
+// allocates one per call: a tenth of a connectivity example). Both arcs of every edge are present,
+// so the components of the directed CSR graph are those of the undirected graph.
+void boost_components(const Graph& graph, int n, Workspace& ws) {
+  ws.component.resize(n);
+  ws.colors.assign(n, boost::white_color);
+  int count = 0;
+  ComponentRecorder recorder;
+  recorder.component = ws.component.data();
+  recorder.count = &count;
+  boost::depth_first_search(
+      graph, recorder,
+      boost::make_iterator_property_map(ws.colors.begin(), boost::get(boost::vertex_index, graph)));
+}
+
+// Connectivity queries of a graph of up to 64 vertices: partners[a], the vertices b > a in a's
+// component (connected) or outside it; returns the number of such pairs (a < b).
+LAB_POPCNT_CLONES std::uint64_t component_partners(const std::vector<int>& component, int n, bool connected,
+                                                   std::uint64_t* partners) {
+  assert(n <= 64);
+  std::uint64_t members[64] = {};  // by component
+  for (int v = 0; v < n; ++v) members[component[v]] |= 1ULL << v;
+  std::uint64_t total = 0;
+  for (int a = 0; a < n; ++a) {
+    const std::uint64_t same = members[component[a]];
+    partners[a] = (connected ? same : ~same) & above(a) & (n == 64 ? ~0ULL : (1ULL << n) - 1);
+    total += static_cast<std::uint64_t>(std::popcount(partners[a]));
+  }
+  return total;
+}
+
+// The k-th pair (a < b) in row-major order among the pairs with b in partners[a].
+std::pair<int, int> kth_pair_of(const std::uint64_t* partners, int n, std::uint64_t k) {
+  for (int a = 0; a < n; ++a) {
+    std::uint64_t row = partners[a];
+    const auto count = static_cast<std::uint64_t>(std::popcount(row));
+    if (k < count) {
+      for (; k > 0; --k) row &= row - 1;
+      return {a, std::countr_zero(row)};
+    }
+    k -= count;
+  }
+  return {-1, -1};
 }
 
 // Number of shortest s-t paths for every t, from s's BFS distances (layer by layer).
@@ -358,7 +399,9 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
       const int d = distances[rng.uniform(distances.size())];
       const std::uint64_t k = rng.uniform(pairs_at[d]);
       if (bitsets) {
-        std::tie(s, t) = kth_pair_at_distance(ws, n, d, k);
+        std::uint64_t partners[64];
+        for (int a = 0; a < n; ++a) partners[a] = ws.levels[static_cast<std::size_t>(a) * n + d] & above(a);
+        std::tie(s, t) = kth_pair_of(partners, n, k);
       } else {
         std::tie(s, t) = kth_pair(
             [&](int a, int b) { return dist[a * n + b] == d && (unique.empty() || unique[a * n + b]); }, k);
@@ -375,18 +418,22 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
       smallest_shortest_path(graph, ws.to_target.data(), s, t, label, result.path);
       for (int& v : result.path) v = label[v];
     } else {
-      std::vector<int>& component = ws.component;
-      component.resize(n);
-      // Both arcs of every edge are present, so the components of the directed CSR graph are those
-      // of the undirected graph (Boost checks undirectedness only in the named-parameter overload).
-      boost::connected_components(graph, component.data());
-      std::uint64_t candidates = 0;
+      boost_components(graph, n, ws);
+      const std::vector<int>& component = ws.component;
+      // The eligible pairs, (a < b) in row-major order: by bitmasks up to 64 vertices, else by a scan.
       auto eligible = [&](int a, int b) { return (component[a] == component[b]) == want_connected; };
-      for (int a = 0; a < n; ++a) {
-        for (int b = a + 1; b < n; ++b) candidates += eligible(a, b);
+      std::uint64_t partners[64];
+      std::uint64_t candidates = 0;
+      if (n <= 64) {
+        candidates = component_partners(component, n, want_connected, partners);
+      } else {
+        for (int a = 0; a < n; ++a) {
+          for (int b = a + 1; b < n; ++b) candidates += eligible(a, b);
+        }
       }
       if (candidates == 0) continue;  // this graph cannot provide the drawn label: redraw it
-      std::tie(s, t) = kth_pair(eligible, rng.uniform(candidates));
+      const std::uint64_t k = rng.uniform(candidates);
+      std::tie(s, t) = n <= 64 ? kth_pair_of(partners, n, k) : kth_pair(eligible, k);
       if (rng.bernoulli(0.5)) std::swap(s, t);
       sample_labels(rng, n, params_.node_tokens, label);
     }
