@@ -22,18 +22,23 @@ using Graph = boost::compressed_sparse_row_graph<boost::directedS>;
 
 constexpr std::size_t kTest = 1;  // split numbers follow splits(): train, test
 
-// Boost's BFS buffer concept over a reusable vector (std::deque would allocate on every BFS).
+// Boost's BFS buffer concept over a reusable vector (std::deque would allocate on every BFS). With a
+// distance limit it reads as empty once the next vertex is `limit` hops from the source: the search
+// then stops with every vertex up to `limit` hops labelled and none beyond examined.
 struct BfsQueue {
   std::vector<Graph::vertex_descriptor> items;
   std::size_t head = 0;
+  const int* dist = nullptr;  // the search's distances, with a limit
+  int limit = 0;
 
   void push(Graph::vertex_descriptor v) { items.push_back(v); }
   Graph::vertex_descriptor top() const { return items[head]; }
   void pop() { ++head; }
-  bool empty() const { return head == items.size(); }
+  bool empty() const { return head == items.size() || (dist != nullptr && dist[items[head]] >= limit); }
   void clear() {
     items.clear();
     head = 0;
+    dist = nullptr;
   }
 };
 
@@ -76,12 +81,18 @@ Graph build_graph(int n, const std::vector<std::pair<int, int>>& edges, Workspac
   return Graph(boost::edges_are_unsorted_multi_pass, ws.arcs.begin(), ws.arcs.end(), n);
 }
 
-// Hop distances from s by Boost's BFS into dist[0, n); -1 where unreachable.
-void boost_bfs_distances(const Graph& graph, int n, int s, int* dist, Workspace& ws) {
+// Hop distances from s by Boost's BFS into dist[0, n); -1 where unreachable. With a limit >= 0, only
+// the distances up to `limit` are found (the others stay -1): the vertices `limit` hops away are
+// labelled but not examined.
+void boost_bfs_distances(const Graph& graph, int n, int s, int* dist, Workspace& ws, int limit = -1) {
   std::fill(dist, dist + n, -1);
   dist[s] = 0;
   ws.colors.assign(n, boost::white_color);
   ws.queue.clear();
+  if (limit >= 0) {
+    ws.queue.dist = dist;
+    ws.queue.limit = limit;
+  }
   auto index = boost::get(boost::vertex_index, graph);
   boost::breadth_first_visit(graph, s, ws.queue,
                              boost::make_bfs_visitor(boost::record_distances(
@@ -109,7 +120,8 @@ std::uint64_t above(int a) { return a == 63 ? 0 : ~0ULL << (a + 1); }
 LAB_POPCNT_CLONES void distance_levels(const std::vector<std::pair<int, int>>& edges, int n, Workspace& ws) {
   assert(n <= 64);
   std::uint64_t within[64], grown[64];  // within[s]: the vertices at most d hops from s
-  ws.levels.assign(static_cast<std::size_t>(n) * n, 0);
+  // Rows are written up to the last hop, which is all zeros, or to n - 1: no zero-fill needed.
+  ws.levels.resize(static_cast<std::size_t>(n) * n);
   ws.pairs_at.assign(n, 0);
   for (int s = 0; s < n; ++s) {
     within[s] = 1ULL << s;
@@ -410,10 +422,14 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
       sample_labels(rng, n, params_.node_tokens, label);
       // The answer from Boost.Graph's BFS: distances to t, then the smallest-label shortest path.
       ws.to_target.resize(n);
-      boost_bfs_distances(graph, n, t, ws.to_target.data(), ws);
+      // Only the vertices up to d hops from t are on a shortest s-t path or next to one.
+      boost_bfs_distances(graph, n, t, ws.to_target.data(), ws, d);
 #ifndef NDEBUG  // Boost's distances agree with the levels or table the query was drawn from
       if (bitsets) all_pairs_distances(graph, n, ws);
-      assert(std::equal(ws.to_target.begin(), ws.to_target.end(), ws.dist.data() + t * n));
+      for (int v = 0; v < n; ++v) {
+        const int want = ws.dist[static_cast<std::size_t>(t) * n + v];
+        assert(ws.to_target[v] == (want <= d ? want : -1));
+      }
 #endif
       smallest_shortest_path(graph, ws.to_target.data(), s, t, label, result.path);
       for (int& v : result.path) v = label[v];
