@@ -7,7 +7,9 @@
 
 #include <boost/graph/breadth_first_search.hpp>
 #include <boost/graph/compressed_sparse_row_graph.hpp>
-#include <boost/graph/depth_first_search.hpp>
+#include <boost/graph/edge_list.hpp>
+#include <boost/graph/incremental_components.hpp>
+#include <boost/pending/disjoint_sets.hpp>
 #include <boost/range/iterator_range.hpp>
 
 #include "core/error.h"
@@ -54,8 +56,9 @@ struct Workspace {
   std::vector<int> to_target;           // Boost BFS distances to the query's target
   std::vector<boost::default_color_type> colors;
   BfsQueue queue;
-  std::vector<int> label;      // vertex -> label
-  std::vector<int> component;  // connectivity: vertex -> connected component
+  std::vector<int> label;         // vertex -> label
+  std::vector<int> component;     // connectivity: vertex -> its component's representative
+  std::vector<int> rank, parent;  // connectivity: union-find
 };
 
 // G(n, p) on vertices 0..n-1 with p = degree / (n - 1); edges as (u < v) pairs.
@@ -165,29 +168,21 @@ void all_pairs_distances(const Graph& graph, int n, Workspace& ws) {
   }
 }
 
-// Records a new component at every root of the depth-first search, as Boost's connected_components
-// does (its components_recorder is an implementation detail, so this is its two lines).
-struct ComponentRecorder : boost::default_dfs_visitor {
-  int* component;
-  int* count;  // components so far
-  void start_vertex(Graph::vertex_descriptor, const Graph&) const { ++*count; }
-  void discover_vertex(Graph::vertex_descriptor v, const Graph&) const { component[v] = *count - 1; }
-};
-
-// Connected components into ws.component by Boost's depth-first search, the algorithm of
-// boost::connected_components, with the color map reused from example to example (that function
-// allocates one per call: a tenth of a connectivity example). Both arcs of every edge are present,
-// so the components of the directed CSR graph are those of the undirected graph.
-void boost_components(const Graph& graph, int n, Workspace& ws) {
+// Connected components into ws.component (vertex -> a representative of its component) by
+// Boost.Graph's incremental connected components: union-find over the edge list, on rank and parent
+// arrays reused from example to example. No graph structure is built (connected_components needs the
+// CSR graph and allocates a color map and a DFS stack per call: together a third of an example).
+void boost_components(const std::vector<std::pair<int, int>>& edges, int n, Workspace& ws) {
+  ws.rank.assign(n, 0);
+  ws.parent.resize(n);
+  auto rank = boost::make_iterator_property_map(ws.rank.begin(), boost::identity_property_map());
+  auto parent = boost::make_iterator_property_map(ws.parent.begin(), boost::identity_property_map());
+  boost::disjoint_sets<decltype(rank), decltype(parent)> sets(rank, parent);
+  for (int v = 0; v < n; ++v) sets.make_set(v);
+  boost::edge_list<std::vector<std::pair<int, int>>::const_iterator> graph(edges.begin(), edges.end());
+  boost::incremental_components(graph, sets);
   ws.component.resize(n);
-  ws.colors.assign(n, boost::white_color);
-  int count = 0;
-  ComponentRecorder recorder;
-  recorder.component = ws.component.data();
-  recorder.count = &count;
-  boost::depth_first_search(
-      graph, recorder,
-      boost::make_iterator_property_map(ws.colors.begin(), boost::get(boost::vertex_index, graph)));
+  for (int v = 0; v < n; ++v) ws.component[v] = sets.find_set(v);
 }
 
 // Connectivity queries of a graph of up to 64 vertices: partners[a], the vertices b > a in a's
@@ -359,7 +354,6 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
     const int n = rng.uniform_int(params_.nodes_min, params_.nodes_max);
     sample_edges(rng, n, params_.degree, ws.edges);
     const std::vector<std::pair<int, int>>& edges = ws.edges;
-    Graph graph = build_graph(n, edges, ws);
     // Candidate pairs are (a < b) in row-major order; `eligible(a, b)` says which qualify, and the
     // k-th eligible pair is found by a second scan rather than by storing the list.
     auto kth_pair = [n](auto eligible, std::uint64_t k) {
@@ -377,6 +371,7 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
     result.path.clear();
 
     if (params_.task == GraphTask::shortest_path) {
+      const Graph graph = build_graph(n, edges, ws);  // for Boost's BFS
       // Pairs by distance come from the bitset BFS levels up to 64 vertices, from the distance table
       // beyond and when only unique shortest paths count. Both give the same pairs in the same order.
       const bool bitsets = n <= 64 && !params_.unique_paths;
@@ -434,7 +429,7 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
       smallest_shortest_path(graph, ws.to_target.data(), s, t, label, result.path);
       for (int& v : result.path) v = label[v];
     } else {
-      boost_components(graph, n, ws);
+      boost_components(edges, n, ws);
       const std::vector<int>& component = ws.component;
       // The eligible pairs, (a < b) in row-major order: by bitmasks up to 64 vertices, else by a scan.
       auto eligible = [&](int a, int b) { return (component[a] == component[b]) == want_connected; };
