@@ -5,8 +5,12 @@
 #include <cassert>
 #include <numeric>
 
+// vector_as_graph.hpp first, in a block of its own that include sorting leaves alone: Boost's
+// algorithms find out_edges() and friends for std::vector graphs by ordinary lookup, so those
+// overloads must be declared before the algorithms.
+#include <boost/graph/vector_as_graph.hpp>
+
 #include <boost/graph/breadth_first_search.hpp>
-#include <boost/graph/compressed_sparse_row_graph.hpp>
 #include <boost/graph/edge_list.hpp>
 #include <boost/graph/incremental_components.hpp>
 #include <boost/pending/disjoint_sets.hpp>
@@ -18,9 +22,11 @@
 namespace lab {
 namespace {
 
-// Every undirected edge is stored as two arcs. A CSR graph is two flat arrays: building one per
-// example costs two allocations instead of one per vertex, which is most of the generator's time.
-using Graph = boost::compressed_sparse_row_graph<boost::directedS>;
+// Adjacency lists as Boost.Graph sees a std::vector of vectors (boost/graph/vector_as_graph.hpp),
+// each undirected edge as two arcs. The lists live in the thread's workspace and keep their capacity
+// from example to example: a CSR graph allocated two arrays per example and sorted its arcs.
+using Graph = std::vector<std::vector<int>>;
+using Vertex = boost::graph_traits<Graph>::vertex_descriptor;
 
 constexpr std::size_t kTest = 1;  // split numbers follow splits(): train, test
 
@@ -28,13 +34,13 @@ constexpr std::size_t kTest = 1;  // split numbers follow splits(): train, test
 // distance limit it reads as empty once the next vertex is `limit` hops from the source: the search
 // then stops with every vertex up to `limit` hops labelled and none beyond examined.
 struct BfsQueue {
-  std::vector<Graph::vertex_descriptor> items;
+  std::vector<Vertex> items;
   std::size_t head = 0;
   const int* dist = nullptr;  // the search's distances, with a limit
   int limit = 0;
 
-  void push(Graph::vertex_descriptor v) { items.push_back(v); }
-  Graph::vertex_descriptor top() const { return items[head]; }
+  void push(Vertex v) { items.push_back(v); }
+  Vertex top() const { return items[head]; }
   void pop() { ++head; }
   bool empty() const { return head == items.size() || (dist != nullptr && dist[items[head]] >= limit); }
   void clear() {
@@ -48,7 +54,8 @@ struct BfsQueue {
 // generator's time before).
 struct Workspace {
   std::vector<std::pair<int, int>> edges;  // (u < v)
-  std::vector<std::pair<int, int>> arcs;   // both directions, for the CSR graph
+  Graph graph;                             // shortest path: adjacency lists of the first n vertices
+  std::vector<std::vector<int>> spare;     // lists beyond n, kept for their capacity
   std::vector<int> dist;                   // all pairs: dist[s * n + t], -1 if unreachable
   std::vector<std::uint64_t> levels;  // graphs <= 64 vertices: levels[s * n + d], the vertices d hops from s
   std::vector<std::uint64_t> pairs_at;  // query pairs (a < b) at each hop distance
@@ -75,13 +82,20 @@ void sample_edges(Rng& rng, int n, double degree, std::vector<std::pair<int, int
   edges.resize(m);
 }
 
-Graph build_graph(int n, const std::vector<std::pair<int, int>>& edges, Workspace& ws) {
-  ws.arcs.resize(2 * edges.size());
-  for (std::size_t i = 0; i < edges.size(); ++i) {
-    ws.arcs[2 * i] = edges[i];
-    ws.arcs[2 * i + 1] = {edges[i].second, edges[i].first};
+// The graph of `edges` on vertices 0..n-1 in ws.graph.
+const Graph& build_graph(int n, const std::vector<std::pair<int, int>>& edges, Workspace& ws) {
+  Graph& graph = ws.graph;
+  for (; static_cast<int>(graph.size()) > n; graph.pop_back()) ws.spare.push_back(std::move(graph.back()));
+  for (; static_cast<int>(graph.size()) < n; ws.spare.pop_back()) {
+    if (ws.spare.empty()) ws.spare.emplace_back();
+    graph.push_back(std::move(ws.spare.back()));
   }
-  return Graph(boost::edges_are_unsorted_multi_pass, ws.arcs.begin(), ws.arcs.end(), n);
+  for (std::vector<int>& list : graph) list.clear();
+  for (auto [u, v] : edges) {
+    graph[u].push_back(v);
+    graph[v].push_back(u);
+  }
+  return graph;
 }
 
 // Hop distances from s by Boost's BFS into dist[0, n); -1 where unreachable. With a limit >= 0, only
@@ -224,7 +238,7 @@ std::vector<std::uint64_t> shortest_path_counts(const Graph& graph, int n, const
   count[s] = 1;
   for (int v : order) {
     if (dist_s[v] <= 0) continue;
-    for (auto w : boost::make_iterator_range(boost::adjacent_vertices(Graph::vertex_descriptor(v), graph))) {
+    for (auto w : boost::make_iterator_range(boost::adjacent_vertices(Vertex(v), graph))) {
       if (dist_s[w] == dist_s[v] - 1) count[v] += count[w];
     }
   }
@@ -238,7 +252,7 @@ void smallest_shortest_path(const Graph& graph, const int* to_t, int s, int t, c
   path.assign(1, s);
   for (int v = s; v != t;) {
     int best = -1;
-    for (auto w : boost::make_iterator_range(boost::adjacent_vertices(Graph::vertex_descriptor(v), graph))) {
+    for (auto w : boost::make_iterator_range(boost::adjacent_vertices(Vertex(v), graph))) {
       if (to_t[w] == to_t[v] - 1 && (best < 0 || label[w] < label[best])) best = static_cast<int>(w);
     }
     v = best;
@@ -371,7 +385,7 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
     result.path.clear();
 
     if (params_.task == GraphTask::shortest_path) {
-      const Graph graph = build_graph(n, edges, ws);  // for Boost's BFS
+      const Graph& graph = build_graph(n, edges, ws);  // for Boost's BFS
       // Pairs by distance come from the bitset BFS levels up to 64 vertices, from the distance table
       // beyond and when only unique shortest paths count. Both give the same pairs in the same order.
       const bool bitsets = n <= 64 && !params_.unique_paths;
