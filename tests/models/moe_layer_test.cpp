@@ -167,6 +167,20 @@ TEST(MoeLayer, AnExpertNoTokenReachesGetsExactlyZeroGradients) {
   expect_close(fused.x, ref.x, "grad x");
 }
 
+TEST(MoeLayer, TheExpertsRunOnSeveralThreads) {
+  // at::parallel_for is a header template: compiled without OpenMP it runs every range on the calling
+  // thread, as the experts' split once did unnoticed. LibTorch code here is built as grouped_experts.cpp.
+  const int before = torch::get_num_threads();
+  torch::set_num_threads(2);
+  std::set<int> threads;
+  at::parallel_for(0, 2, 1, [&](int64_t, int64_t) {
+#pragma omp critical
+    threads.insert(at::get_thread_num());
+  });
+  torch::set_num_threads(before);
+  EXPECT_EQ(threads.size(), 2u);
+}
+
 TEST(MoeLayer, OneExpertTop1EqualsTheDenseFfnWithTheSameWeights) {
   for (ActivationKind activation : {ActivationKind::gelu, ActivationKind::swiglu}) {
     torch::manual_seed(3);
