@@ -5,10 +5,12 @@
 #include <cassert>
 #include <numeric>
 
-// vector_as_graph.hpp first, in a block of its own that include sorting leaves alone: Boost's
-// algorithms find out_edges() and friends for std::vector graphs by ordinary lookup, so those
-// overloads must be declared before the algorithms.
+// vector_as_graph.hpp first, kept there from include sorting: Boost's algorithms find out_edges()
+// and friends for std::vector graphs by ordinary lookup, so those overloads must be declared before
+// the algorithms.
+// clang-format off
 #include <boost/graph/vector_as_graph.hpp>
+// clang-format on
 
 #include <boost/graph/breadth_first_search.hpp>
 #include <boost/graph/edge_list.hpp>
