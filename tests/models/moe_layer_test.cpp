@@ -97,20 +97,28 @@ void expect_close(const torch::Tensor& got, const torch::Tensor& want, const std
       << what << ": max abs difference " << (got - want).abs().max().item<float>();
 }
 
+// With one thread and with two (the experts split between threads, each with its own partial sums),
+// whatever the machine's default.
 void expect_matches_brute_force(const ModelConfig& c, int64_t tokens) {
   torch::manual_seed(7);
   MoeLayer m(c);
   torch::Tensor x = torch::randn({tokens, c.d_model});
   torch::Tensor probe = torch::randn({tokens, c.d_model});  // a random cotangent for the backward pass
-  Grads fused = run(m, x, probe, false);
   Grads ref = run(m, x, probe, true);
   EXPECT_GT(ref.y.abs().max().item<float>(), 1e-3);  // the comparison is not between zeros
-  expect_close(fused.y, ref.y, "output");
-  expect_close(fused.x, ref.x, "grad x");
-  expect_close(fused.w1, ref.w1, "grad w1");
-  expect_close(fused.w2, ref.w2, "grad w2");
-  if (ref.w3.defined()) expect_close(fused.w3, ref.w3, "grad w3");
-  expect_close(fused.router, ref.router, "grad router");
+  const int before = torch::get_num_threads();
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(testing::Message() << threads << " thread(s)");
+    torch::set_num_threads(threads);
+    Grads fused = run(m, x, probe, false);
+    expect_close(fused.y, ref.y, "output");
+    expect_close(fused.x, ref.x, "grad x");
+    expect_close(fused.w1, ref.w1, "grad w1");
+    expect_close(fused.w2, ref.w2, "grad w2");
+    if (ref.w3.defined()) expect_close(fused.w3, ref.w3, "grad w3");
+    expect_close(fused.router, ref.router, "grad router");
+  }
+  torch::set_num_threads(before);
 }
 
 TEST(MoeLayer, TokenChoiceTop1MatchesBruteForce) {
