@@ -216,29 +216,6 @@ TEST(MoeLayer, OneExpertTop1EqualsTheDenseFfnWithTheSameWeights) {
   }
 }
 
-TEST(Router, TokenChoiceSendsEveryTokenToExactlyKDistinctExpertsWithWeightsSummingToOne) {
-  torch::manual_seed(1);
-  const int64_t n = 50, e = 16, k = 8;
-  torch::Tensor logits = torch::randn({n, e}) * 3;
-  Routing r = route_token_choice(logits, k);
-  ASSERT_EQ(r.token_of_row.size(0), n * k);  // dropless
-  std::vector<std::set<int64_t>> experts_of(n);
-  std::vector<double> weight_sum(n, 0.0);
-  int64_t row = 0;
-  for (int64_t expert = 0; expert < e; ++expert) {
-    EXPECT_EQ(r.tokens_per_expert[expert].item<int64_t>(), r.rows_per_expert[expert]);
-    for (int64_t i = 0; i < r.rows_per_expert[expert]; ++i, ++row) {
-      const int64_t t = r.token_of_row[row].item<int64_t>();
-      experts_of[t].insert(expert);
-      weight_sum[t] += r.weight_of_row[row].item<double>();
-    }
-  }
-  for (int64_t t = 0; t < n; ++t) {
-    EXPECT_EQ(experts_of[t].size(), static_cast<size_t>(k)) << "token " << t;
-    EXPECT_NEAR(weight_sum[t], 1.0, 1e-5) << "token " << t;
-  }
-}
-
 // Token t's experts as the rows say: expert -> weight.
 std::vector<std::map<int64_t, double>> experts_by_token(const Routing& r, int64_t n) {
   std::vector<std::map<int64_t, double>> of(n);
@@ -250,6 +227,24 @@ std::vector<std::map<int64_t, double>> experts_by_token(const Routing& r, int64_
     }
   }
   return of;
+}
+
+TEST(Router, TokenChoiceSendsEveryTokenToExactlyKDistinctExpertsWithWeightsSummingToOne) {
+  torch::manual_seed(1);
+  const int64_t n = 50, e = 16, k = 8;
+  torch::Tensor logits = torch::randn({n, e}) * 3;
+  Routing r = route_token_choice(logits, k);
+  ASSERT_EQ(r.token_of_row.size(0), n * k);  // dropless: with k distinct experts each, no row repeats
+  for (int64_t expert = 0; expert < e; ++expert) {
+    EXPECT_EQ(r.tokens_per_expert[expert].item<int64_t>(), r.rows_per_expert[expert]);
+  }
+  const auto of = experts_by_token(r, n);
+  for (int64_t t = 0; t < n; ++t) {
+    EXPECT_EQ(of[t].size(), static_cast<size_t>(k)) << "token " << t;
+    double weight_sum = 0;
+    for (const auto& [expert, weight] : of[t]) weight_sum += weight;
+    EXPECT_NEAR(weight_sum, 1.0, 1e-5) << "token " << t;
+  }
 }
 
 TEST(Router, TokenChoiceTakesTheKMostProbableExpertsOfEveryToken) {
