@@ -70,6 +70,10 @@ CLI::App* add_graph_command(CLI::App* gen, GraphTask task, GraphParams& params, 
       ->capture_default_str();
   app->add_option("--degree", params.degree, "Mean vertex degree of the Erdos-Renyi graphs")
       ->capture_default_str();
+  app->add_option("--prompt-format", params.prompt_format,
+                  "Prompt format: 2 writes each edge as `<e> u v`; 1 the old undelimited `u v u v ...` "
+                  "(only to reproduce format-1 results: small models cannot tell its edges apart)")
+      ->capture_default_str();
   if (shortest) {
     app->add_flag("--unique-paths", params.unique_paths,
                   "Only emit queries with exactly one shortest path (then `valid` and `exact` agree)");

@@ -33,8 +33,9 @@ void print_probe(const nlohmann::json& p) {
         m.at("memorized_entries").get<double>(), m.at("book_entries").get<double>(),
         m.at("bits_per_param_total").get<double>(), m.at("bits_per_param_active").get<double>());
   } else if (task == "shortest-path") {
-    std::cout << fmt::format("  held-out    {} valid, {} exact ({} graphs)\n", pct(m.at("path_valid")),
-                             pct(m.at("path_exact")), m.at("examples").get<std::int64_t>());
+    std::cout << fmt::format("  held-out    {} valid, {} exact, {} right first hop ({} graphs)\n",
+                             pct(m.at("path_valid")), pct(m.at("path_exact")), pct(m.at("path_first_hop")),
+                             m.at("examples").get<std::int64_t>());
   } else {
     std::cout << fmt::format("  held-out    {} accuracy, {} balanced ({} graphs)\n", pct(m.at("accuracy")),
                              pct(m.at("balanced_accuracy")), m.at("examples").get<std::int64_t>());

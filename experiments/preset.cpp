@@ -247,6 +247,11 @@ const Setters<DataSpec>& data_setters() {
          graph_only(s, d);
          d.graph.degree = s.real(1e-9, 1e6);
        }},
+      {"prompt_format",
+       [=](DataSpec& d, const Setting& s) {
+         graph_only(s, d);
+         d.graph.prompt_format = static_cast<int>(s.integer(1, 2));
+       }},
       {"unique_paths",
        [=](DataSpec& d, const Setting& s) {
          if (d.task != "shortest-path")
@@ -384,6 +389,7 @@ nlohmann::json DataSpec::parameters() const {
               {"nodes_min", graph.nodes_min},
               {"nodes_max", graph.nodes_max},
               {"node_tokens", graph.node_tokens},
+              {"prompt_format", graph.prompt_format},
               {"degree", graph.degree}});
     if (task == "shortest-path") p["unique_paths"] = graph.unique_paths;
   }

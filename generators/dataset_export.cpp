@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "generators/graph_generator.h"
 #include "tasks/graph_task.h"
 #include "tasks/phonebook_task.h"
 
@@ -12,9 +13,6 @@ namespace {
 
 bool is_graph_task(const std::string& task) { return task == "shortest-path" || task == "connectivity"; }
 
-int node_tokens(const Dataset& dataset) {
-  return static_cast<int>(dataset.vocabulary().size()) - graph_token::first_label;
-}
 
 // The phone book's name: the prompt's characters between <bos> and ":<sep>".
 std::string phonebook_name(const Dataset& dataset, const ExampleView& example) {
@@ -45,14 +43,15 @@ nlohmann::json example_to_json(const Dataset& dataset, const ExampleView& exampl
                         {"prompt", vocabulary.render(example.prompt())},
                         {"answer", vocabulary.render(example.answer())}};
   if (is_graph_task(dataset.task())) {
-    auto question = parse_graph_prompt(example.prompt(), node_tokens(dataset));
+    const GraphFormat format = graph_format_of(dataset.manifest());
+    auto question = parse_graph_prompt(example.prompt(), format);
     if (question) {
       out["edges"] = question->edges;
       out["source"] = question->source;
       out["target"] = question->target;
     }
     if (dataset.task() == "shortest-path") {
-      if (auto path = parse_path_answer(example.answer(), node_tokens(dataset))) out["path"] = *path;
+      if (auto path = parse_path_answer(example.answer(), format.node_tokens)) out["path"] = *path;
     } else if (!example.answer().empty()) {
       out["connected"] = example.answer()[0] == graph_token::yes;
     }
@@ -74,6 +73,9 @@ nlohmann::json dataset_statistics(const Dataset& dataset) {
                         {"parameters", dataset.manifest().at("parameters")},
                         {"disjointness", dataset.manifest().at("disjointness")},
                         {"vocabulary", dataset.vocabulary().texts()}};
+  const bool graph = is_graph_task(dataset.task());
+  const GraphFormat format = graph ? graph_format_of(dataset.manifest()) : GraphFormat{};
+  if (graph) out["prompt_format"] = format.prompt_format;
   for (const std::string& name : dataset.split_names()) {
     const DatasetSplit& split = dataset.split(name);
     std::map<int, std::uint64_t> lengths, edges, hops, first_digit, digits;
@@ -83,7 +85,7 @@ nlohmann::json dataset_statistics(const Dataset& dataset) {
       count(lengths, static_cast<int>(example.tokens.size()));
       total_tokens += example.tokens.size();
       if (is_graph_task(dataset.task())) {
-        count(edges, static_cast<int>((example.prompt().size() - 5) / 2));
+        count(edges, static_cast<int>(edges_in_prompt(example.prompt().size(), format)));
         if (dataset.task() == "shortest-path") {
           count(hops, static_cast<int>(example.answer().size()) - 2);  // vertices + <eos> -> edges
         } else {
@@ -141,6 +143,11 @@ std::string format_statistics(const nlohmann::json& stats) {
   std::string out =
       fmt::format("dataset {}\n  task: {}\n  parameters: {}\n", stats.at("dir").get<std::string>(),
                   stats.at("task").get<std::string>(), stats.at("parameters").dump());
+  if (stats.contains("prompt_format")) {
+    const int format = stats.at("prompt_format").get<int>();
+    out += fmt::format("  prompt format: {} ({})\n", format,
+                       format == 1 ? "edges undelimited, u v u v ..." : "each edge as <e> u v");
+  }
   for (const auto& rule : stats.at("disjointness")) {
     out += fmt::format("  prompts of '{}' also in '{}': {}\n", rule.at("split").get<std::string>(),
                        rule.at("from").get<std::string>(), rule.at("shared_prompts").get<std::uint64_t>());

@@ -39,7 +39,7 @@ class Generator {
 };
 
 // Bumped whenever a generator's output for the same parameters changes; recorded in the manifest.
-constexpr int kGeneratorVersion = 1;
+constexpr int kGeneratorVersion = 2;  // 2: graph prompts in format 2 by default
 
 // A 64-bit hash of a token sequence (seeded), used for split partitions and overlap checks.
 std::uint64_t hash_tokens(const Token* tokens, std::size_t count, std::uint64_t seed);

@@ -301,6 +301,9 @@ void GraphParams::validate() const {
   }
   if (node_tokens > 4096) fail("--node-tokens must be at most 4096, got {}", node_tokens);
   if (!(degree > 0)) fail("--degree must be positive, got {}", degree);
+  if (prompt_format != 1 && prompt_format != 2) {
+    fail("--prompt-format must be 1 (undelimited edges, to reproduce old datasets) or 2, got {}", prompt_format);
+  }
   if (!(degree <= nodes_min - 1)) {
     fail("--degree ({}) must be at most --nodes-min - 1 ({}): a graph cannot have a higher mean degree",
          degree, nodes_min - 1);
@@ -316,7 +319,16 @@ const GraphParams& validated(const GraphParams& params) {
 
 // Validates before building the vocabulary, which would otherwise allocate --node-tokens labels first.
 GraphGenerator::GraphGenerator(GraphParams params)
-    : params_(validated(params)), vocabulary_(graph_vocabulary(params_.node_tokens)) {}
+    : params_(validated(params)), vocabulary_(graph_vocabulary(params_.format())) {}
+
+GraphFormat graph_format_of(const nlohmann::json& manifest) {
+  try {
+    const nlohmann::json& parameters = manifest.at("parameters");
+    return {parameters.at("node_tokens").get<int>(), parameters.value("prompt_format", 1)};
+  } catch (const nlohmann::json::exception& e) {
+    fail("the dataset's manifest has no usable graph parameters ({}); regenerate the dataset", e.what());
+  }
+}
 
 std::string GraphGenerator::task() const {
   return params_.task == GraphTask::shortest_path ? "shortest-path" : "connectivity";
@@ -334,6 +346,7 @@ nlohmann::json GraphGenerator::parameters() const {
                       {"nodes_max", params_.nodes_max},
                       {"node_tokens", params_.node_tokens},
                       {"degree", params_.degree},
+                      {"prompt_format", params_.prompt_format},
                       {"test_partition", kTestPartition}};
   if (params_.task == GraphTask::shortest_path) p["unique_paths"] = params_.unique_paths;
   return p;
@@ -470,7 +483,7 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
 
     // Keep the draw only if its prompt lies in this split's partition.
     prompt.clear();
-    append_graph_prompt(result.question, prompt);
+    append_graph_prompt(result.question, params_.format(), prompt);
     const bool in_test_partition = hash_tokens(prompt.data(), prompt.size(), 0) % kTestPartition == 0;
     if (in_test_partition == (split == kTest)) return;
   }

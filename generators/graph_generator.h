@@ -22,8 +22,10 @@ struct GraphParams {
   int node_tokens = 32;       // label vocabulary; vertices get distinct random labels
   double degree = 3.0;        // mean degree of G(n, p = degree / (n - 1)); connectivity default 1.5
   bool unique_paths = false;  // shortest path: only queries with exactly one shortest path
+  int prompt_format = kGraphPromptFormat;  // 2: edges as <e> u v; 1: the old undelimited u v
 
   void validate() const;  // throws lab::Error naming the flag
+  GraphFormat format() const { return {node_tokens, prompt_format}; }
 };
 
 // One drawn problem, before serialization (labels already applied).
@@ -33,6 +35,10 @@ struct GraphSample {
   bool connected = false;  // connectivity: the answer
   int nodes = 0;
 };
+
+// The format of a graph dataset from its manifest: node_tokens, and prompt_format (1 when absent:
+// datasets written before format 2 did not record it). lab::Error if node_tokens is missing.
+GraphFormat graph_format_of(const nlohmann::json& manifest);
 
 class GraphGenerator final : public Generator {
  public:

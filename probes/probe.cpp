@@ -9,6 +9,7 @@
 #include "core/build_info.h"
 #include "core/error.h"
 #include "core/json_file.h"
+#include "generators/graph_generator.h"
 #include "models/accounting.h"
 #include "models/model_config_json.h"
 #include "tasks/graph_task.h"
@@ -49,10 +50,6 @@ std::vector<std::vector<Token>> decode_split(Transformer& model, const DatasetSp
                        &tally);
 }
 
-int node_tokens_of(const Dataset& data) {
-  return data.manifest().at("parameters").at("node_tokens").get<int>();
-}
-
 // Mean length of the training examples (the sequence length the FLOP count uses), over at most
 // the first 10^5 examples.
 double mean_train_length(const Dataset& data) {
@@ -79,17 +76,17 @@ double bits_per_phone_number() { return std::log2(4e9); }
 
 nlohmann::json score_graph_answers(const Dataset& data, const DatasetSplit& split,
                                    std::span<const std::vector<Token>> answers) {
-  const int node_tokens = node_tokens_of(data);
+  const GraphFormat format = graph_format_of(data.manifest());
   const bool shortest = data.task() == "shortest-path";
   struct Cell {
-    long count = 0, valid = 0, exact = 0;
+    long count = 0, valid = 0, exact = 0, first_hop = 0;
   };
   std::map<int, Cell> by_nodes, by_length;  // shortest path: valid/exact; connectivity: valid = correct
   ConnectivityTally tally;
-  long valid = 0, exact = 0;
+  long valid = 0, exact = 0, first_hop = 0;
   for (std::size_t i = 0; i < answers.size(); ++i) {
     ExampleView ex = split.example(i);
-    auto question = parse_graph_prompt(ex.prompt(), node_tokens);
+    auto question = parse_graph_prompt(ex.prompt(), format);
     if (!question)
       fail("{}: example {} of split '{}' is not a graph prompt", data.dir().string(), i, split.name());
     const int nodes = nodes_in_prompt(*question);
@@ -97,10 +94,12 @@ nlohmann::json score_graph_answers(const Dataset& data, const DatasetSplit& spli
       PathScore s = score_shortest_path(*question, ex.answer(), answers[i]);
       valid += s.valid;
       exact += s.exact;
+      first_hop += s.first_hop;
       for (Cell* c : {&by_nodes[nodes], &by_length[static_cast<int>(ex.answer().size()) - 2]}) {
         ++c->count;
         c->valid += s.valid;
         c->exact += s.exact;
+        c->first_hop += s.first_hop;
       }
     } else {
       const bool correct = score_connectivity(ex.answer(), answers[i]);
@@ -117,15 +116,16 @@ nlohmann::json score_graph_answers(const Dataset& data, const DatasetSplit& spli
   if (shortest) {
     metrics["path_valid"] = ratio(valid, n);
     metrics["path_exact"] = ratio(exact, n);
+    metrics["path_first_hop"] = ratio(first_hop, n);
     metrics["accuracy"] = metrics["path_valid"];
-    for (const auto& [nodes, c] : by_nodes) {
-      breakdown["by_nodes"][std::to_string(nodes)] = {
-          {"count", c.count}, {"valid", ratio(c.valid, c.count)}, {"exact", ratio(c.exact, c.count)}};
-    }
-    for (const auto& [edges, c] : by_length) {
-      breakdown["by_path_length"][std::to_string(edges)] = {
-          {"count", c.count}, {"valid", ratio(c.valid, c.count)}, {"exact", ratio(c.exact, c.count)}};
-    }
+    auto cell_json = [&](const Cell& c) {
+      return nlohmann::json{{"count", c.count},
+                            {"valid", ratio(c.valid, c.count)},
+                            {"exact", ratio(c.exact, c.count)},
+                            {"first_hop", ratio(c.first_hop, c.count)}};
+    };
+    for (const auto& [nodes, c] : by_nodes) breakdown["by_nodes"][std::to_string(nodes)] = cell_json(c);
+    for (const auto& [edges, c] : by_length) breakdown["by_path_length"][std::to_string(edges)] = cell_json(c);
   } else {
     metrics["accuracy"] = tally.accuracy();
     metrics["balanced_accuracy"] = tally.balanced_accuracy();

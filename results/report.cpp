@@ -81,6 +81,7 @@ const std::vector<Column>& columns() {
       {"bits_per_param_active", nullptr, &R::bits_per_param_active},
       {"path_valid", nullptr, &R::path_valid},
       {"path_exact", nullptr, &R::path_exact},
+      {"path_first_hop", nullptr, &R::path_first_hop},
       {"balanced_accuracy", nullptr, &R::balanced_accuracy},
       {"run_dir", &R::run_dir},
   };
@@ -150,7 +151,7 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   // 2: curves gained `seconds`.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;  // 3: path_first_hop
 
   int user_version() {
     Statement st;
@@ -321,7 +322,7 @@ void print_table(const std::vector<ResultRow>& rows) {
   // One line per model and training budget (mean over seeds): the question the lab answers, at a glance.
   struct Point {
     const ResultRow* first;
-    std::vector<double> accuracy, eval_loss;
+    std::vector<double> accuracy, eval_loss, first_hop;
   };
   std::vector<std::pair<std::string, Point>> points;
   for (const ResultRow& r : rows) {
@@ -329,15 +330,21 @@ void print_table(const std::vector<ResultRow>& rows) {
                                         r.active_params.value_or(0), r.steps.value_or(0));
     auto it = std::find_if(points.begin(), points.end(), [&](const auto& p) { return p.first == key; });
     if (it == points.end()) {
-      points.push_back({key, Point{&r, {}, {}}});
+      points.push_back({key, Point{&r, {}, {}, {}}});
       it = points.end() - 1;
     }
     if (r.accuracy) it->second.accuracy.push_back(*r.accuracy);
     if (r.eval_loss) it->second.eval_loss.push_back(*r.eval_loss);
+    if (r.path_first_hop) it->second.first_hop.push_back(*r.path_first_hop);
   }
-  std::cout << fmt::format("{:<42} {:<12} {:>6} {:>7} {:>10} {:>10} {:>6} {:>5} {:>9} {:>20}\n", "dataset",
-                           "family", "d", "E x k", "params", "active", "steps", "seeds", "eval loss",
-                           "accuracy [min, max]");
+  auto mean_of = [](const std::vector<double>& v) {
+    double sum = 0;
+    for (double x : v) sum += x;
+    return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
+  };
+  std::cout << fmt::format("{:<42} {:<12} {:>6} {:>7} {:>10} {:>10} {:>6} {:>5} {:>9} {:>20} {:>8}\n",
+                           "dataset", "family", "d", "E x k", "params", "active", "steps", "seeds",
+                           "eval loss", "accuracy [min, max]", "1st hop");
   for (const auto& [key, p] : points) {
     const ResultRow& r = *p.first;
     double mean = 0, lo = 1, hi = 0, loss = 0;
@@ -353,10 +360,11 @@ void print_table(const std::vector<ResultRow>& rows) {
                             : p.accuracy.size() == 1
                                 ? fmt::format("{:.1f}%", 100 * mean)
                                 : fmt::format("{:.1f}% [{:.1f}, {:.1f}]", 100 * mean, 100 * lo, 100 * hi);
-    std::cout << fmt::format("{:<42} {:<12} {:>6.0f} {:>7} {:>10.0f} {:>10.0f} {:>6.0f} {:>5} {:>9} {:>20}\n",
-                             r.data_label, r.family, r.d_model.value_or(0), moe, r.total_params.value_or(0),
-                             r.active_params.value_or(0), r.steps.value_or(0), p.accuracy.size(),
-                             p.eval_loss.empty() ? "n/a" : fmt::format("{:.4f}", loss), acc);
+    std::cout << fmt::format(
+        "{:<42} {:<12} {:>6.0f} {:>7} {:>10.0f} {:>10.0f} {:>6.0f} {:>5} {:>9} {:>20} {:>8}\n", r.data_label,
+        r.family, r.d_model.value_or(0), moe, r.total_params.value_or(0), r.active_params.value_or(0),
+        r.steps.value_or(0), p.accuracy.size(), p.eval_loss.empty() ? "n/a" : fmt::format("{:.4f}", loss), acc,
+        p.first_hop.empty() ? "-" : fmt::format("{:.1f}%", 100 * mean_of(p.first_hop)));
   }
 }
 
@@ -430,6 +438,7 @@ std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
                               {&ResultRow::bits_per_param_active, "bits_per_param_active"},
                               {&ResultRow::path_valid, "path_valid"},
                               {&ResultRow::path_exact, "path_exact"},
+                              {&ResultRow::path_first_hop, "path_first_hop"},
                               {&ResultRow::balanced_accuracy, "balanced_accuracy"}}) {
       r.*field = number(metrics, key);
     }

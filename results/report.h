@@ -29,7 +29,7 @@ struct ResultRow {
   std::optional<double> d_model, layers, heads, d_ff, experts, top_k, expert_width, granularity, seed, steps,
       tokens, total_params, active_params, non_embedding_params, train_flops, wall_seconds, train_loss,
       eval_loss, accuracy, recall_exact, recall_per_digit, control_exact, memorized_entries,
-      bits_per_param_total, bits_per_param_active, path_valid, path_exact, balanced_accuracy;
+      bits_per_param_total, bits_per_param_active, path_valid, path_exact, path_first_hop, balanced_accuracy;
 };
 
 // One step of a run's metrics.jsonl: what its training line and held-out line logged (NaN if absent).

@@ -5,15 +5,19 @@
 
 namespace lab {
 
-Vocabulary graph_vocabulary(int node_tokens) {
+Vocabulary graph_vocabulary(const GraphFormat& format) {
   std::vector<std::string> texts = {"<pad>", "<bos>", "<eos>", "<sep>", "<q>", "<yes>", "<no>"};
-  for (int label = 0; label < node_tokens; ++label) texts.push_back(std::to_string(label));
+  for (int label = 0; label < format.node_tokens; ++label) texts.push_back(std::to_string(label));
+  if (format.prompt_format >= 2) texts.push_back("<e>");
   return Vocabulary(std::move(texts), " ");
 }
 
-void append_graph_prompt(const GraphQuestion& question, std::vector<Token>& out) {
+void append_graph_prompt(const GraphQuestion& question, const GraphFormat& format, std::vector<Token>& out) {
   out.push_back(special::bos);
+  const bool delimited = format.prompt_format >= 2;
+  const Token edge = format.edge_token();
   for (auto [u, v] : question.edges) {
+    if (delimited) out.push_back(edge);
     out.push_back(label_token(u));
     out.push_back(label_token(v));
   }
@@ -43,16 +47,24 @@ std::optional<int> as_label(Token token, int node_tokens) {
 
 }  // namespace
 
-std::optional<GraphQuestion> parse_graph_prompt(std::span<const Token> prompt, int node_tokens) {
-  // <bos> (u v)* <q> s t <sep>: at least 5 tokens, an even number of edge tokens.
+std::size_t edges_in_prompt(std::size_t prompt_length, const GraphFormat& format) {
+  return prompt_length < 5 ? 0 : (prompt_length - 5) / format.tokens_per_edge();
+}
+
+std::optional<GraphQuestion> parse_graph_prompt(std::span<const Token> prompt, const GraphFormat& format) {
+  // <bos> (<e> u v)* <q> s t <sep> (format 2) or <bos> (u v)* <q> s t <sep> (format 1): at least 5
+  // tokens, a whole number of edges between <bos> and <q>.
+  const int node_tokens = format.node_tokens;
+  const std::size_t per_edge = format.tokens_per_edge();
   if (prompt.size() < 5 || prompt.front() != special::bos || prompt.back() != special::sep)
     return std::nullopt;
   std::size_t edge_tokens = prompt.size() - 5;
-  if (edge_tokens % 2 != 0 || prompt[1 + edge_tokens] != graph_token::query) return std::nullopt;
+  if (edge_tokens % per_edge != 0 || prompt[1 + edge_tokens] != graph_token::query) return std::nullopt;
   GraphQuestion question;
-  for (std::size_t i = 1; i < 1 + edge_tokens; i += 2) {
-    auto u = as_label(prompt[i], node_tokens);
-    auto v = as_label(prompt[i + 1], node_tokens);
+  for (std::size_t i = 1; i < 1 + edge_tokens; i += per_edge) {
+    if (per_edge == 3 && prompt[i] != format.edge_token()) return std::nullopt;
+    auto u = as_label(prompt[i + per_edge - 2], node_tokens);
+    auto v = as_label(prompt[i + per_edge - 1], node_tokens);
     if (!u || !v) return std::nullopt;
     question.edges.emplace_back(*u, *v);
   }
@@ -76,9 +88,56 @@ std::optional<std::vector<int>> parse_path_answer(std::span<const Token> answer,
   return path;
 }
 
+namespace {
+
+bool adjacent(const GraphQuestion& question, int a, int b) {
+  return std::any_of(question.edges.begin(), question.edges.end(), [&](auto edge) {
+    return (edge.first == a && edge.second == b) || (edge.first == b && edge.second == a);
+  });
+}
+
+// Hops from every label to `target` by breadth-first search over the question's edges; -1 where
+// unreachable. Labels index the result (they are below max label + 1).
+std::vector<int> hops_to(const GraphQuestion& question, int target) {
+  int labels = target + 1;
+  for (auto [u, v] : question.edges) labels = std::max({labels, u + 1, v + 1});
+  std::vector<int> hops(static_cast<std::size_t>(labels), -1);
+  std::vector<int> frontier = {target};
+  hops[target] = 0;
+  for (int d = 1; !frontier.empty(); ++d) {
+    std::vector<int> next;
+    for (int x : frontier) {
+      for (auto [u, v] : question.edges) {
+        const int other = u == x ? v : v == x ? u : -1;
+        if (other >= 0 && hops[other] < 0) {
+          hops[other] = d;
+          next.push_back(other);
+        }
+      }
+    }
+    frontier = std::move(next);
+  }
+  return hops;
+}
+
+// The first decoded vertex after s lies on a shortest s-t path: it is a neighbour of s one hop
+// closer to t.
+bool right_first_hop(const GraphQuestion& question, std::span<const Token> decoded) {
+  if (decoded.size() < 2 || decoded[0] != label_token(question.source)) return false;
+  if (decoded[1] < graph_token::first_label) return false;
+  const int next = decoded[1] - graph_token::first_label;
+  const std::vector<int> hops = hops_to(question, question.target);
+  const int from_source = question.source < static_cast<int>(hops.size()) ? hops[question.source] : -1;
+  if (from_source <= 0 || next >= static_cast<int>(hops.size())) return false;
+  return hops[next] == from_source - 1 && adjacent(question, question.source, next);
+}
+
+}  // namespace
+
 PathScore score_shortest_path(const GraphQuestion& question, std::span<const Token> expected,
                               std::span<const Token> decoded) {
   PathScore score;
+  score.first_hop = right_first_hop(question, decoded);
   auto eos = std::find(decoded.begin(), decoded.end(), special::eos);
   if (eos == decoded.end()) return score;
   std::span<const Token> answer(decoded.begin(), eos + 1);
@@ -91,11 +150,7 @@ PathScore score_shortest_path(const GraphQuestion& question, std::span<const Tok
     return score;
   }
   for (std::size_t i = 0; i + 1 < path->size(); ++i) {
-    int a = (*path)[i], b = (*path)[i + 1];
-    bool adjacent = std::any_of(question.edges.begin(), question.edges.end(), [&](auto edge) {
-      return (edge.first == a && edge.second == b) || (edge.first == b && edge.second == a);
-    });
-    if (!adjacent) return score;
+    if (!adjacent(question, (*path)[i], (*path)[i + 1])) return score;
   }
   score.valid = true;
   return score;

@@ -2,9 +2,11 @@
 // The two reasoning tasks on small undirected graphs (TASKS.md): shortest path and connectivity.
 // What an example looks like as tokens, how to read a prompt back, and how an answer is scored.
 //
-//   prompt:  <bos> u v u v ... <q> s t <sep>     each edge once, in random order and orientation
-//   answer:  s x1 ... t <eos>                    (shortest path)
-//            <yes> <eos> | <no> <eos>            (connectivity)
+//   prompt:  <bos> <e> u v <e> u v ... <q> s t <sep>   format 2: each edge once, delimited, in random
+//            <bos> u v u v ... <q> s t <sep>           order and orientation; format 1 (older datasets)
+//                                                      wrote the edges undelimited
+//   answer:  s x1 ... t <eos>                          (shortest path)
+//            <yes> <eos> | <no> <eos>                  (connectivity)
 
 #include <optional>
 #include <span>
@@ -23,8 +25,25 @@ constexpr Token first_label = 7;                 // node label L is token first_
 constexpr int max_labels = 65536 - first_label;  // the most labels uint16 tokens can hold
 }  // namespace graph_token
 
-// Both graph tasks share one vocabulary: specials, <q>, <yes>, <no>, then labels "0" .. node_tokens-1.
-Vocabulary graph_vocabulary(int node_tokens);
+// The prompt format `lab gen` writes. Format 1 wrote the edges as one flat stream `u v u v ...`, in
+// which only a token's position parity told which tokens pair into an edge: small models could not
+// even look an edge up reliably (SCIENCE.md). Readers accept both.
+constexpr int kGraphPromptFormat = 2;
+
+// What a graph dataset's tokens mean: its label count and its prompt format.
+struct GraphFormat {
+  int node_tokens = 32;
+  int prompt_format = kGraphPromptFormat;
+
+  // Format 2's edge delimiter <e> comes after the labels, so a label's token is the same in both
+  // formats and a format-1 vocabulary is a prefix of the format-2 one.
+  Token edge_token() const { return static_cast<Token>(graph_token::first_label + node_tokens); }
+  std::size_t tokens_per_edge() const { return prompt_format == 1 ? 2 : 3; }
+};
+
+// Both graph tasks share one vocabulary: specials, <q>, <yes>, <no>, labels "0" .. node_tokens-1,
+// then (format 2) <e>.
+Vocabulary graph_vocabulary(const GraphFormat& format);
 
 inline Token label_token(int label) { return static_cast<Token>(graph_token::first_label + label); }
 
@@ -35,23 +54,30 @@ struct GraphQuestion {
   int target = -1;
 };
 
-void append_graph_prompt(const GraphQuestion& question, std::vector<Token>& out);
+void append_graph_prompt(const GraphQuestion& question, const GraphFormat& format, std::vector<Token>& out);
 void append_path_answer(std::span<const int> path, std::vector<Token>& out);
 void append_connectivity_answer(bool connected, std::vector<Token>& out);
 
-// Reads a prompt back; nullopt if it is not of the form above with labels below node_tokens.
-std::optional<GraphQuestion> parse_graph_prompt(std::span<const Token> prompt, int node_tokens);
+// Reads a prompt back; nullopt if it is not of the form above (in `format`) with labels below
+// format.node_tokens.
+std::optional<GraphQuestion> parse_graph_prompt(std::span<const Token> prompt, const GraphFormat& format);
+
+// The number of edges a well-formed prompt of `format` holds, from its length alone.
+std::size_t edges_in_prompt(std::size_t prompt_length, const GraphFormat& format);
 
 // Labels of a path answer without <eos>; nullopt if it is not labels followed by one <eos>.
 std::optional<std::vector<int>> parse_path_answer(std::span<const Token> answer, int node_tokens);
 
 struct PathScore {
-  bool valid = false;  // a path of the graph from s to t with the shortest length, then <eos>
-  bool exact = false;  // token for token the stored answer
+  bool valid = false;      // a path of the graph from s to t with the shortest length, then <eos>
+  bool exact = false;      // token for token the stored answer
+  bool first_hop = false;  // starts at s, and its next vertex is on some shortest path to t
 };
 
 // `expected` is the stored answer (a shortest path, then <eos>); `decoded` is what a model produced,
-// scored up to its first <eos>.
+// scored up to its first <eos>. The first hop is judged on the first two decoded tokens alone (with
+// or without an <eos> after them): did the model take a right first step (Bachmann & Nagarajan's
+// reason to report it: teacher forcing can teach the rest of a path as a shortcut).
 PathScore score_shortest_path(const GraphQuestion& question, std::span<const Token> expected,
                               std::span<const Token> decoded);
 

@@ -70,6 +70,7 @@ TEST(GenCli, BadInputsExitTwoNamingTheFlagAndLeaveNothingBehind) {
       {{"shortest-path", "--nodes-min", "12", "--nodes-max", "10"}, {"--nodes-min", "--nodes-max"}},
       {{"shortest-path", "--node-tokens", "8"}, {"--node-tokens", "--nodes-max"}},
       {{"connectivity", "--degree", "0"}, {"--degree"}},
+      {{"shortest-path", "--prompt-format", "3"}, {"--prompt-format"}},
       {{"shortest-path", "--degree", "-1.5"}, {"--degree"}},
       {{"shortest-path", "--count", "0"}, {"--count"}},
       {{"connectivity", "--count", "1e12"}, {"--count"}},
@@ -230,46 +231,56 @@ TEST(GenCli, VerifyAcceptsAGoodDatasetAndNamesEveryDamagedFile) {
 TEST(GenCli, ExportJsonlHasTheDocumentedFields) {
   TempDir tmp;
   generate("shortest-path", tmp / "sp");
+  generate("shortest-path", tmp / "sp1", {"--prompt-format", "1"});  // a format-1 dataset still exports
   generate("connectivity", tmp / "c");
   generate("phonebook", tmp / "p");
 
-  ProcessResult r = run_lab({"export", (tmp / "sp").string(), "--split", "test", "--format", "jsonl"});
+  for (int format : {2, 1}) {
+    SCOPED_TRACE(format);
+    ProcessResult r =
+        run_lab({"export", (tmp / (format == 2 ? "sp" : "sp1")).string(), "--split", "test", "--format", "jsonl"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::istringstream lines(r.out);
+    std::string line;
+    int n = 0;
+    for (; std::getline(lines, line); ++n) {
+      nlohmann::json j = nlohmann::json::parse(line);
+      EXPECT_EQ(j.at("index"), n);
+      const std::string prompt = j.at("prompt"), answer = j.at("answer");
+      EXPECT_EQ(prompt.rfind("<bos> ", 0), 0u) << prompt;
+      EXPECT_TRUE(prompt.ends_with(" <sep>")) << prompt;
+      EXPECT_TRUE(answer.ends_with(" <eos>")) << answer;
+      const int s = j.at("source"), t = j.at("target");
+      auto edges = j.at("edges").get<std::vector<std::pair<int, int>>>();
+      auto path = j.at("path").get<std::vector<int>>();
+      ASSERT_GE(path.size(), 2u);
+      EXPECT_EQ(path.front(), s);
+      EXPECT_EQ(path.back(), t);
+      // The text prompt lists the same edges and query as the integer fields, each edge behind <e>
+      // in format 2.
+      std::string expected = "<bos>";
+      for (auto [u, v] : edges) {
+        if (format == 2) expected.append(" <e>");
+        expected.append(" ").append(std::to_string(u)).append(" ").append(std::to_string(v));
+      }
+      expected.append(" <q> ").append(std::to_string(s)).append(" ").append(std::to_string(t)).append(" <sep>");
+      EXPECT_EQ(prompt, expected);
+      for (std::size_t k = 0; k + 1 < path.size(); ++k) {
+        bool edge = std::any_of(edges.begin(), edges.end(), [&](auto e) {
+          return (e.first == path[k] && e.second == path[k + 1]) ||
+                 (e.first == path[k + 1] && e.second == path[k]);
+        });
+        EXPECT_TRUE(edge) << line;
+      }
+    }
+    EXPECT_EQ(n, 60);
+  }
+
+  ProcessResult r = run_lab({"export", (tmp / "c").string(), "--split", "train", "--limit", "25"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::istringstream lines(r.out);
   std::string line;
   int n = 0;
-  for (; std::getline(lines, line); ++n) {
-    nlohmann::json j = nlohmann::json::parse(line);
-    EXPECT_EQ(j.at("index"), n);
-    const std::string prompt = j.at("prompt"), answer = j.at("answer");
-    EXPECT_EQ(prompt.rfind("<bos> ", 0), 0u) << prompt;
-    EXPECT_TRUE(prompt.ends_with(" <sep>")) << prompt;
-    EXPECT_TRUE(answer.ends_with(" <eos>")) << answer;
-    const int s = j.at("source"), t = j.at("target");
-    auto edges = j.at("edges").get<std::vector<std::pair<int, int>>>();
-    auto path = j.at("path").get<std::vector<int>>();
-    ASSERT_GE(path.size(), 2u);
-    EXPECT_EQ(path.front(), s);
-    EXPECT_EQ(path.back(), t);
-    // The text prompt lists the same edges and query as the integer fields.
-    std::string expected = "<bos>";
-    for (auto [u, v] : edges)
-      expected.append(" ").append(std::to_string(u)).append(" ").append(std::to_string(v));
-    expected.append(" <q> ").append(std::to_string(s)).append(" ").append(std::to_string(t)).append(" <sep>");
-    EXPECT_EQ(prompt, expected);
-    for (std::size_t k = 0; k + 1 < path.size(); ++k) {
-      bool edge = std::any_of(edges.begin(), edges.end(), [&](auto e) {
-        return (e.first == path[k] && e.second == path[k + 1]) ||
-               (e.first == path[k + 1] && e.second == path[k]);
-      });
-      EXPECT_TRUE(edge) << line;
-    }
-  }
-  EXPECT_EQ(n, 60);
-
-  r = run_lab({"export", (tmp / "c").string(), "--split", "train", "--limit", "25"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  lines = std::istringstream(r.out);
   for (n = 0; std::getline(lines, line); ++n) {
     nlohmann::json j = nlohmann::json::parse(line);
     EXPECT_TRUE(j.at("connected").is_boolean());
@@ -342,6 +353,32 @@ TEST(GenCli, InspectReportsCountsAndDistributions) {
   r = run_lab({"inspect", (tmp / "nothing").string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find((tmp / "nothing").string()), std::string::npos) << r.err;
+}
+
+TEST(GenCli, InspectNamesThePromptFormatAndCountsEdgesInEither) {
+  TempDir tmp;
+  for (int format : {1, 2}) {
+    SCOPED_TRACE(format);
+    const fs::path dir = tmp / ("sp" + std::to_string(format));
+    generate("shortest-path", dir, {"--prompt-format", std::to_string(format)});
+    ProcessResult r = run_lab({"inspect", dir.string(), "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    nlohmann::json stats = nlohmann::json::parse(r.out);
+    EXPECT_EQ(stats.at("prompt_format"), format);
+    EXPECT_EQ(stats.at("parameters").at("prompt_format"), format);
+    // The edge histogram agrees with the exported edge lists.
+    std::map<int, int> edges;
+    ProcessResult exported = run_lab({"export", dir.string(), "--split", "test"});
+    ASSERT_EQ(exported.exit_code, 0) << exported.err;
+    std::istringstream lines(exported.out);
+    for (std::string line; std::getline(lines, line);) ++edges[nlohmann::json::parse(line).at("edges").size()];
+    std::map<int, int> histogram;
+    for (const auto& pair : stats.at("splits").at("test").at("edges_histogram")) histogram[pair[0]] = pair[1];
+    EXPECT_EQ(histogram, edges);
+    r = run_lab({"inspect", dir.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("prompt format: " + std::to_string(format)), std::string::npos) << r.out;
+  }
 }
 
 }  // namespace

@@ -29,11 +29,11 @@ struct Decoded {
   std::vector<Token> answer;
 };
 
-Decoded generate(const GraphGenerator& generator, std::size_t split, std::uint64_t index, int node_tokens) {
+Decoded generate(const GraphGenerator& generator, std::size_t split, std::uint64_t index, GraphFormat format) {
   std::vector<Token> tokens = {special::pad};  // generate appends: leave something in front
   const std::size_t prompt_length = generator.generate(split, index, tokens);
   std::span<const Token> example(tokens.data() + 1, tokens.size() - 1);
-  auto question = parse_graph_prompt(example.first(prompt_length), node_tokens);
+  auto question = parse_graph_prompt(example.first(prompt_length), format);
   EXPECT_TRUE(question.has_value()) << "example " << index << " has a malformed prompt";
   Decoded out;
   if (question) out.question = *question;
@@ -82,7 +82,7 @@ TEST(ShortestPathGenerator, StoredPathsAreShortestByFloydWarshallAndScoreValid) 
   const int examples = 3000;
   for (int i = 0; i < examples; ++i) {
     const std::size_t split = i % 4 == 3 ? kTest : kTrain;
-    Decoded d = generate(generator, split, i, p.node_tokens);
+    Decoded d = generate(generator, split, i, p.format());
     expect_well_formed(d.question, p, i);
     LabelGraph graph(d.question, p.node_tokens);
     auto dist = floyd_warshall(graph);
@@ -140,7 +140,7 @@ TEST(ShortestPathGenerator, QueryDistanceIsUniformOverTheDistancesOfItsGraph) {
   std::map<int, double> expected;
   std::map<int, long> observed;
   for (int i = 0; i < examples; ++i) {
-    Decoded d = generate(generator, kTrain, i, p.node_tokens);
+    Decoded d = generate(generator, kTrain, i, p.format());
     LabelGraph graph(d.question, p.node_tokens);
     auto dist = floyd_warshall(graph);
     std::set<int> occurring;
@@ -176,7 +176,7 @@ TEST(ShortestPathGenerator, GraphsAroundSixtyFourVerticesAreShortestAndUniformOv
   std::map<int, long> observed;
   int large = 0;
   for (int i = 0; i < examples; ++i) {
-    Decoded d = generate(generator, kTrain, i, p.node_tokens);
+    Decoded d = generate(generator, kTrain, i, p.format());
     large += generator.sample(kTrain, i).nodes > 64;
     LabelGraph graph(d.question, p.node_tokens);
     auto dist = floyd_warshall(graph);
@@ -207,7 +207,7 @@ TEST(ShortestPathGenerator, UniquePathsQueriesHaveExactlyOneShortestPath) {
   GraphGenerator generator(p);
   std::map<int, long> hops;
   for (int i = 0; i < 2000; ++i) {
-    Decoded d = generate(generator, i % 2 == 0 ? kTrain : kTest, i, p.node_tokens);
+    Decoded d = generate(generator, i % 2 == 0 ? kTrain : kTest, i, p.format());
     expect_well_formed(d.question, p, i);
     LabelGraph graph(d.question, p.node_tokens);
     auto dist = floyd_warshall(graph);
@@ -226,7 +226,7 @@ TEST(ShortestPathGenerator, WithoutUniquePathsSomeQueriesHaveSeveralShortestPath
   GraphGenerator generator(shortest_path_params(13));
   int several = 0;
   for (int i = 0; i < 1000; ++i) {
-    Decoded d = generate(generator, kTrain, i, 32);
+    Decoded d = generate(generator, kTrain, i, GraphFormat{32});
     LabelGraph graph(d.question, 32);
     auto dist = floyd_warshall(graph);
     several += all_shortest_paths(graph, dist, d.question.source, d.question.target, 2).size() > 1;
@@ -242,7 +242,7 @@ TEST(ShortestPathGenerator, SampleDescribesTheGeneratedExample) {
     EXPECT_GE(sample.nodes, p.nodes_min);
     EXPECT_LE(sample.nodes, p.nodes_max);
     std::vector<Token> expected;
-    append_graph_prompt(sample.question, expected);
+    append_graph_prompt(sample.question, p.format(), expected);
     append_path_answer(sample.path, expected);
     std::vector<Token> tokens;
     generator.generate(kTrain, i, tokens);
@@ -258,7 +258,7 @@ TEST(ConnectivityGenerator, LabelsMatchUnionFindAndAreBalanced) {
     long connected = 0;
     std::map<std::size_t, long> edge_counts;
     for (int i = 0; i < examples; ++i) {
-      Decoded d = generate(generator, split, i, p.node_tokens);
+      Decoded d = generate(generator, split, i, p.format());
       expect_well_formed(d.question, p, i);
       UnionFind components(p.node_tokens);
       for (auto [u, v] : d.question.edges) components.unite(u, v);

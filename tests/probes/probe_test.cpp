@@ -25,8 +25,9 @@ std::vector<std::vector<Token>> stored_answers(const DatasetSplit& split) {
   return answers;
 }
 
-Dataset graph_dataset(const test::TempDir& dir, GraphTask task) {
+Dataset graph_dataset(const test::TempDir& dir, GraphTask task, int prompt_format = kGraphPromptFormat) {
   GraphParams p;
+  p.prompt_format = prompt_format;
   p.task = task;
   p.train_count = 50;
   p.test_count = 300;
@@ -38,20 +39,33 @@ Dataset graph_dataset(const test::TempDir& dir, GraphTask task) {
   return Dataset::open(dir / "data");
 }
 
-TEST(ProbeScoring, ShortestPathStoredAnswersAreAllValidAndExactWithConsistentBreakdowns) {
+class ShortestPathScoring : public ::testing::TestWithParam<int> {};  // the prompt format
+
+TEST_P(ShortestPathScoring, StoredAnswersAreAllValidAndExactWithConsistentBreakdowns) {
   test::TempDir dir;
-  Dataset data = graph_dataset(dir, GraphTask::shortest_path);
+  Dataset data = graph_dataset(dir, GraphTask::shortest_path, GetParam());
+  ASSERT_EQ(data.manifest().at("parameters").at("prompt_format"), GetParam());
   const DatasetSplit& test = data.split("test");
   auto answers = stored_answers(test);
-  // Damage every third answer: drop its last label (no longer reaches t).
-  std::size_t damaged = 0;
-  for (std::size_t i = 0; i < answers.size(); i += 3, ++damaged) answers[i].erase(answers[i].end() - 2);
+  // Damage every third answer: drop its last label (no longer reaches t). Its first hop stays right
+  // unless the path had one edge (then only s is left).
+  std::size_t damaged = 0, damaged_one_edge = 0;
+  for (std::size_t i = 0; i < answers.size(); i += 3, ++damaged) {
+    damaged_one_edge += answers[i].size() == 3;  // s t <eos>
+    answers[i].erase(answers[i].end() - 2);
+  }
   auto scores = score_graph_answers(data, test, answers);
   const auto& m = scores.at("metrics");
-  const double expected = 1.0 - static_cast<double>(damaged) / static_cast<double>(answers.size());
+  const double n = static_cast<double>(answers.size());
+  const double expected = 1.0 - static_cast<double>(damaged) / n;
   EXPECT_NEAR(m.at("path_valid").get<double>(), expected, 1e-12);
   EXPECT_NEAR(m.at("path_exact").get<double>(), expected, 1e-12);
+  ASSERT_GT(damaged_one_edge, 0u);
+  EXPECT_NEAR(m.at("path_first_hop").get<double>(), 1.0 - static_cast<double>(damaged_one_edge) / n, 1e-12);
   EXPECT_EQ(m.at("accuracy"), m.at("path_valid"));
+  EXPECT_DOUBLE_EQ(scores.at("breakdown").at("by_path_length").at("1").at("first_hop").get<double>(),
+                   1.0 - static_cast<double>(damaged_one_edge) /
+                             scores.at("breakdown").at("by_path_length").at("1").at("count").get<double>());
 
   // The path-length breakdown: counts per number of edges, counted here from the stored answers.
   std::map<int, long> lengths;
@@ -71,6 +85,9 @@ TEST(ProbeScoring, ShortestPathStoredAnswersAreAllValidAndExactWithConsistentBre
   }
   EXPECT_EQ(by_nodes, static_cast<long>(test.size()));
 }
+
+INSTANTIATE_TEST_SUITE_P(PromptFormats, ShortestPathScoring, ::testing::Values(1, 2),
+                         [](const auto& info) { return "Format" + std::to_string(info.param); });
 
 TEST(ProbeScoring, ConnectivityAlwaysYesHasTheYesShareAsAccuracyAndHalfAsBalancedAccuracy) {
   test::TempDir dir;

@@ -14,61 +14,110 @@ std::vector<Token> labels(std::initializer_list<int> values, bool eos = true) {
   return out;
 }
 
+constexpr GraphFormat format1(int node_tokens) { return {node_tokens, 1}; }
+constexpr GraphFormat format2(int node_tokens) { return {node_tokens, 2}; }
+
 TEST(GraphPrompt, SerializesAsDocumented) {
   GraphQuestion question{{{3, 7}, {7, 1}}, 3, 1};
   std::vector<Token> tokens;
-  append_graph_prompt(question, tokens);
-  EXPECT_EQ(graph_vocabulary(8).render(tokens), "<bos> 3 7 7 1 <q> 3 1 <sep>");
+  append_graph_prompt(question, format2(8), tokens);
+  EXPECT_EQ(graph_vocabulary(format2(8)).render(tokens), "<bos> <e> 3 7 <e> 7 1 <q> 3 1 <sep>");
   append_path_answer(std::vector<int>{3, 7, 1}, tokens);
-  EXPECT_EQ(graph_vocabulary(8).render(tokens), "<bos> 3 7 7 1 <q> 3 1 <sep> 3 7 1 <eos>");
+  EXPECT_EQ(graph_vocabulary(format2(8)).render(tokens), "<bos> <e> 3 7 <e> 7 1 <q> 3 1 <sep> 3 7 1 <eos>");
+
+  tokens.clear();
+  append_graph_prompt(question, format1(8), tokens);
+  EXPECT_EQ(graph_vocabulary(format1(8)).render(tokens), "<bos> 3 7 7 1 <q> 3 1 <sep>");
+}
+
+TEST(GraphPrompt, EdgeDelimiterFollowsTheLabelsSoLabelTokensAgreeAcrossFormats) {
+  const Vocabulary v1 = graph_vocabulary(format1(8)), v2 = graph_vocabulary(format2(8));
+  ASSERT_EQ(v2.size(), v1.size() + 1);
+  for (std::size_t i = 0; i < v1.size(); ++i) EXPECT_EQ(v1.texts()[i], v2.texts()[i]);
+  EXPECT_EQ(v2.text(format2(8).edge_token()), "<e>");
+  EXPECT_EQ(format2(8).edge_token(), v2.size() - 1);
 }
 
 TEST(GraphPrompt, ParseInvertsSerializeKeepingOrderAndOrientation) {
-  GraphQuestion question{{{5, 0}, {0, 31}, {12, 5}, {31, 30}}, 31, 12};
-  std::vector<Token> tokens;
-  append_graph_prompt(question, tokens);
-  auto parsed = parse_graph_prompt(tokens, 32);
-  ASSERT_TRUE(parsed.has_value());
-  EXPECT_EQ(parsed->edges, question.edges);
-  EXPECT_EQ(parsed->source, 31);
-  EXPECT_EQ(parsed->target, 12);
+  for (GraphFormat format : {format1(32), format2(32)}) {
+    SCOPED_TRACE(format.prompt_format);
+    GraphQuestion question{{{5, 0}, {0, 31}, {12, 5}, {31, 30}}, 31, 12};
+    std::vector<Token> tokens;
+    append_graph_prompt(question, format, tokens);
+    EXPECT_EQ(tokens.size(), 5 + question.edges.size() * format.tokens_per_edge());
+    EXPECT_EQ(edges_in_prompt(tokens.size(), format), question.edges.size());
+    auto parsed = parse_graph_prompt(tokens, format);
+    ASSERT_TRUE(parsed.has_value());
+    EXPECT_EQ(parsed->edges, question.edges);
+    EXPECT_EQ(parsed->source, 31);
+    EXPECT_EQ(parsed->target, 12);
 
-  GraphQuestion no_edges{{}, 1, 2};  // the smallest prompt: <bos> <q> s t <sep>
-  tokens.clear();
-  append_graph_prompt(no_edges, tokens);
-  ASSERT_EQ(tokens.size(), 5u);
-  parsed = parse_graph_prompt(tokens, 3);
-  ASSERT_TRUE(parsed.has_value());
-  EXPECT_TRUE(parsed->edges.empty());
-  EXPECT_EQ(parsed->source, 1);
-  EXPECT_EQ(parsed->target, 2);
+    GraphQuestion no_edges{{}, 1, 2};  // the smallest prompt: <bos> <q> s t <sep>
+    tokens.clear();
+    append_graph_prompt(no_edges, {3, format.prompt_format}, tokens);
+    ASSERT_EQ(tokens.size(), 5u);
+    parsed = parse_graph_prompt(tokens, {3, format.prompt_format});
+    ASSERT_TRUE(parsed.has_value());
+    EXPECT_TRUE(parsed->edges.empty());
+    EXPECT_EQ(parsed->source, 1);
+    EXPECT_EQ(parsed->target, 2);
+  }
+}
+
+TEST(GraphPrompt, AFormatOnePromptIsNotReadAsFormatTwoNorTheOtherWayRound) {
+  // Lengths that fit the other format: 3 edges are 6 tokens in format 1 (two format-2 edges' worth),
+  // 2 edges are 6 tokens in format 2 (three format-1 edges' worth). The tokens decide.
+  std::vector<Token> one, two;
+  append_graph_prompt(GraphQuestion{{{1, 2}, {2, 3}, {0, 3}}, 1, 3}, format1(4), one);
+  append_graph_prompt(GraphQuestion{{{1, 2}, {2, 3}}, 1, 3}, format2(4), two);
+  EXPECT_FALSE(parse_graph_prompt(one, format2(4))) << "no <e> where format 2 needs one";
+  EXPECT_FALSE(parse_graph_prompt(two, format1(4))) << "<e> is not a label of format 1";
+}
+
+TEST(GraphPrompt, MalformedFormatTwoPromptsAreRejected) {
+  std::vector<Token> good;
+  // <bos> <e> 1 2 <e> 2 3 <q> 1 3 <sep>
+  append_graph_prompt(GraphQuestion{{{1, 2}, {2, 3}}, 1, 3}, format2(4), good);
+  ASSERT_TRUE(parse_graph_prompt(good, format2(4)).has_value());
+  auto with = [&](std::size_t position, Token token) {
+    std::vector<Token> bad = good;
+    bad[position] = token;
+    return bad;
+  };
+  EXPECT_FALSE(parse_graph_prompt(with(1, label_token(0)), format2(4))) << "an edge without <e>";
+  EXPECT_FALSE(parse_graph_prompt(with(4, label_token(0)), format2(4))) << "the second edge without <e>";
+  EXPECT_FALSE(parse_graph_prompt(with(2, format2(4).edge_token()), format2(4))) << "<e> as a vertex";
+  EXPECT_FALSE(parse_graph_prompt(with(8, format2(4).edge_token()), format2(4))) << "<e> as the source";
+  std::vector<Token> missing_vertex = good;
+  missing_vertex.erase(missing_vertex.begin() + 3);
+  EXPECT_FALSE(parse_graph_prompt(missing_vertex, format2(4))) << "an edge of one vertex";
 }
 
 TEST(GraphPrompt, MalformedPromptsAreRejected) {
   std::vector<Token> good;
-  append_graph_prompt(GraphQuestion{{{1, 2}, {2, 3}}, 1, 3}, good);  // <bos> 1 2 2 3 <q> 1 3 <sep>
-  ASSERT_TRUE(parse_graph_prompt(good, 4).has_value());
+  append_graph_prompt(GraphQuestion{{{1, 2}, {2, 3}}, 1, 3}, format1(4), good);  // <bos> 1 2 2 3 <q> 1 3 <sep>
+  ASSERT_TRUE(parse_graph_prompt(good, format1(4)).has_value());
 
   auto with = [&](std::size_t position, Token token) {
     std::vector<Token> bad = good;
     bad[position] = token;
     return bad;
   };
-  EXPECT_FALSE(parse_graph_prompt(with(0, special::pad), 4)) << "no <bos>";
-  EXPECT_FALSE(parse_graph_prompt(with(good.size() - 1, special::eos), 4)) << "no <sep>";
-  EXPECT_FALSE(parse_graph_prompt(with(5, label_token(0)), 4)) << "no <q>";
-  EXPECT_FALSE(parse_graph_prompt(with(2, graph_token::yes), 4)) << "a special inside an edge";
-  EXPECT_FALSE(parse_graph_prompt(with(6, special::sep), 4)) << "a special as the source";
-  EXPECT_FALSE(parse_graph_prompt(good, 3)) << "label 3 is outside 3 node tokens";
+  EXPECT_FALSE(parse_graph_prompt(with(0, special::pad), format1(4))) << "no <bos>";
+  EXPECT_FALSE(parse_graph_prompt(with(good.size() - 1, special::eos), format1(4))) << "no <sep>";
+  EXPECT_FALSE(parse_graph_prompt(with(5, label_token(0)), format1(4))) << "no <q>";
+  EXPECT_FALSE(parse_graph_prompt(with(2, graph_token::yes), format1(4))) << "a special inside an edge";
+  EXPECT_FALSE(parse_graph_prompt(with(6, special::sep), format1(4))) << "a special as the source";
+  EXPECT_FALSE(parse_graph_prompt(good, format1(3))) << "label 3 is outside 3 node tokens";
 
   std::vector<Token> odd = good;
   odd.insert(odd.begin() + 1, label_token(1));  // three edge-list tokens more than pairs allow
-  EXPECT_FALSE(parse_graph_prompt(odd, 4)) << "an odd number of edge tokens";
+  EXPECT_FALSE(parse_graph_prompt(odd, format1(4))) << "an odd number of edge tokens";
   std::vector<Token> short_prompt = {special::bos, graph_token::query, label_token(1), special::sep};
-  EXPECT_FALSE(parse_graph_prompt(short_prompt, 4));
-  EXPECT_FALSE(parse_graph_prompt(std::vector<Token>{}, 4));
+  EXPECT_FALSE(parse_graph_prompt(short_prompt, format1(4)));
+  EXPECT_FALSE(parse_graph_prompt(std::vector<Token>{}, format1(4)));
   std::vector<Token> answer_only = labels({1, 2, 3});
-  EXPECT_FALSE(parse_graph_prompt(answer_only, 4));
+  EXPECT_FALSE(parse_graph_prompt(answer_only, format1(4)));
 }
 
 TEST(GraphPrompt, PathAnswersParseUpToEos) {
@@ -149,6 +198,51 @@ TEST(ScoreShortestPath, NonLabelTokenIsNotValid) {
   std::vector<Token> decoded = labels({0, 1, 3});
   decoded[1] = graph_token::query;
   EXPECT_FALSE(score_shortest_path(square_question(), labels({0, 1, 3}), decoded).valid);
+}
+
+// The square with a leaf 5 on the source: 0-5 is an edge that leads away from t = 3.
+GraphQuestion square_with_leaf() {
+  GraphQuestion q = square_question();
+  q.edges.emplace_back(5, 0);
+  return q;
+}
+
+TEST(FirstHop, EitherOfTwoShortestPathsFirstStepsIsRight) {
+  EXPECT_TRUE(score_shortest_path(square_with_leaf(), labels({0, 1, 3}), labels({0, 1, 3})).first_hop);
+  EXPECT_TRUE(score_shortest_path(square_with_leaf(), labels({0, 1, 3}), labels({0, 2, 3})).first_hop);
+}
+
+TEST(FirstHop, JudgesTheFirstStepOnlyWhateverFollows) {
+  // A right first step, then a wrong walk, or no <eos> at all: not valid, but the first hop is right.
+  PathScore wandering = score_shortest_path(square_with_leaf(), labels({0, 1, 3}), labels({0, 2, 0, 1}));
+  EXPECT_FALSE(wandering.valid);
+  EXPECT_TRUE(wandering.first_hop);
+  PathScore unfinished = score_shortest_path(square_with_leaf(), labels({0, 1, 3}), labels({0, 1}, false));
+  EXPECT_FALSE(unfinished.valid);
+  EXPECT_TRUE(unfinished.first_hop);
+}
+
+TEST(FirstHop, WrongFirstSteps) {
+  const GraphQuestion q = square_with_leaf();
+  const std::vector<Token> stored = labels({0, 1, 3});
+  EXPECT_FALSE(score_shortest_path(q, stored, labels({0, 5, 0, 1, 3})).first_hop) << "an edge away from t";
+  EXPECT_FALSE(score_shortest_path(q, stored, labels({0, 4, 3})).first_hop)
+      << "4 is one hop from t but not a neighbour of s";
+  EXPECT_FALSE(score_shortest_path(q, stored, labels({0, 0, 1, 3})).first_hop) << "standing still";
+  EXPECT_FALSE(score_shortest_path(q, stored, labels({1, 3})).first_hop) << "does not start at s";
+  EXPECT_FALSE(score_shortest_path(q, stored, labels({0})).first_hop) << "no step at all";
+  EXPECT_FALSE(score_shortest_path(q, stored, labels({0, 9, 3})).first_hop) << "a label not in the graph";
+  std::vector<Token> special_step = labels({0, 1, 3});
+  special_step[1] = graph_token::query;
+  EXPECT_FALSE(score_shortest_path(q, stored, special_step).first_hop) << "a special token";
+}
+
+TEST(FirstHop, OneEdgeQuestionsStepOntoTheTarget) {
+  GraphQuestion q = square_with_leaf();
+  q.source = 1;
+  q.target = 3;
+  EXPECT_TRUE(score_shortest_path(q, labels({1, 3}), labels({1, 3})).first_hop);
+  EXPECT_FALSE(score_shortest_path(q, labels({1, 3}), labels({1, 0, 2, 3})).first_hop);
 }
 
 TEST(ScoreConnectivity, ExactMatchOfTheAnswerThenEos) {

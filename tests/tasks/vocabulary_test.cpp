@@ -11,7 +11,7 @@ namespace {
 
 TEST(Vocabulary, EveryTokenRoundTripsThroughItsText) {
   for (const Vocabulary& vocabulary :
-       {graph_vocabulary(32), graph_vocabulary(4096), phonebook_vocabulary()}) {
+       {graph_vocabulary(GraphFormat{32}), graph_vocabulary(GraphFormat{4096}), phonebook_vocabulary()}) {
     for (std::size_t i = 0; i < vocabulary.size(); ++i) {
       const Token token = static_cast<Token>(i);
       ASSERT_EQ(vocabulary.find(vocabulary.text(token)), token) << vocabulary.text(token);
@@ -22,7 +22,7 @@ TEST(Vocabulary, EveryTokenRoundTripsThroughItsText) {
 }
 
 TEST(Vocabulary, SpecialsComeFirstInEveryTask) {
-  for (const Vocabulary& vocabulary : {graph_vocabulary(8), phonebook_vocabulary()}) {
+  for (const Vocabulary& vocabulary : {graph_vocabulary(GraphFormat{8}), phonebook_vocabulary()}) {
     EXPECT_EQ(vocabulary.text(special::pad), "<pad>");
     EXPECT_EQ(vocabulary.text(special::bos), "<bos>");
     EXPECT_EQ(vocabulary.text(special::eos), "<eos>");
@@ -31,8 +31,9 @@ TEST(Vocabulary, SpecialsComeFirstInEveryTask) {
 }
 
 TEST(Vocabulary, GraphVocabularyHasQueryAnswersThenOneTokenPerLabel) {
-  Vocabulary vocabulary = graph_vocabulary(32);
-  EXPECT_EQ(vocabulary.size(), 7u + 32u);
+  Vocabulary vocabulary = graph_vocabulary(GraphFormat{32});
+  EXPECT_EQ(vocabulary.size(), 7u + 32u + 1u);  // format 2: <e> after the labels
+  EXPECT_EQ(vocabulary.text(static_cast<Token>(7 + 32)), "<e>");
   EXPECT_EQ(vocabulary.text(graph_token::query), "<q>");
   EXPECT_EQ(vocabulary.text(graph_token::yes), "<yes>");
   EXPECT_EQ(vocabulary.text(graph_token::no), "<no>");
@@ -41,7 +42,7 @@ TEST(Vocabulary, GraphVocabularyHasQueryAnswersThenOneTokenPerLabel) {
 }
 
 TEST(Vocabulary, RenderJoinsWithTheSeparatorAndMarksUnknownIds) {
-  Vocabulary graph = graph_vocabulary(10);
+  Vocabulary graph = graph_vocabulary(GraphFormat{10});
   std::vector<Token> tokens = {special::bos, label_token(3), label_token(7), graph_token::query,
                                special::sep};
   EXPECT_EQ(graph.render(tokens), "<bos> 3 7 <q> <sep>");
