@@ -426,6 +426,8 @@ Preset load_preset(const fs::path& file) {
       }
     } else if (key == "description") {
       preset.description = Setting{key, &node, &file}.text();
+    } else if (key == "predictions") {
+      preset.predictions = Setting{key, &node, &file}.boolean();
     } else if (key == "seeds") {
       const toml::array* list = node.as_array();
       if (!list || list->empty())
@@ -434,8 +436,8 @@ Preset load_preset(const fs::path& file) {
       for (const toml::node& s : *list) seeds.push_back(Setting{"seeds", &s, &file}.integer(0));
     } else if (key != "train" && key != "model" && key != "tasks" && key != "models") {
       fail_at(where,
-              "unknown top-level key '{}' (known: name, description, seeds, [train], [model], [[tasks]], "
-              "[[models]])",
+              "unknown top-level key '{}' (known: name, description, seeds, predictions, [train], [model], "
+              "[[tasks]], [[models]])",
               key);
     }
   }

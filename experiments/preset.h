@@ -6,6 +6,7 @@
 //   name = "smoke"                     # also the default output directory: runs/<name>
 //   description = "..."
 //   seeds = [0, 1, 2]                  # training seeds (initialisation, data order): one run each
+//   predictions = true                 # keep every probed answer: RUN/predictions.jsonl (lab probe)
 //
 //   [train]                            # training settings of every run (TrainConfig, `lab train`)
 //   steps = 300
@@ -64,6 +65,7 @@ struct Preset {
   std::filesystem::path file;
   std::string name;
   std::string description;
+  bool predictions = false;  // each run's probe also writes RUN/predictions.jsonl
   std::vector<RunSpec> runs;
 };
 

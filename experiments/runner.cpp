@@ -186,7 +186,9 @@ RunnerSummary run_preset(const Preset& preset, const RunnerOptions& options) {
       TrainResult trained =
           lab::train(train, run.model, options.quiet, periodic_probe_hooks(options.periodic_probe_examples));
       write_run_info(preset, run, run_dir, trained.seconds);
-      nlohmann::json probe = probe_run(run_dir, options.probe);
+      ProbeOptions probe_options = options.probe;
+      if (preset.predictions) probe_options.predictions = run_dir / "predictions.jsonl";
+      nlohmann::json probe = probe_run(run_dir, probe_options);
       ++summary.finished;
       if (!options.quiet) {
         std::cout << fmt::format("{} {}: loss {:.4f}, accuracy {:.1f}% ({} s)\n", counter, run.id,

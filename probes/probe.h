@@ -29,7 +29,8 @@ namespace lab {
 
 struct ProbeOptions {
   DecodeOptions decode;
-  std::int64_t limit = 0;  // examples probed per split (the first ones); 0 = the whole split
+  std::int64_t limit = 0;              // examples probed per split (the first ones); 0 = the whole split
+  std::filesystem::path predictions;  // probe_run: also write every decoded answer here (JSON lines)
 };
 
 // log2 of the number of possible phone numbers (first digit 6-9, nine more digits): the information
@@ -37,26 +38,34 @@ struct ProbeOptions {
 double bits_per_phone_number();
 
 // Scores answers already decoded for the first answers.size() examples of `split`. Separate from
-// decoding so scoring is testable with known answers. Returns {"metrics": {...}, "breakdown": {...}}.
+// decoding so scoring is testable with known answers. Returns {"metrics": {...}, "breakdown": {...},
+// "errors": {...}}: metrics flat; errors counts examples per error class (tasks/graph_task.h), overall
+// and by graph size and path length, and the hop of the first non-edge of wrong paths. With
+// `predictions`, appends one object per example: split, index, prompt, expected and decoded answer
+// (text; decoded also as ids), the verdict of every metric, and the example's facts.
 nlohmann::json score_graph_answers(const Dataset& data, const DatasetSplit& split,
-                                   std::span<const std::vector<Token>> answers);
-// Recall of the test split and of the control split; `parameters` = {"total": N, "active": N}.
+                                   std::span<const std::vector<Token>> answers,
+                                   std::vector<nlohmann::json>* predictions = nullptr);
+// Recall of the test split and of the control split; `parameters` = {"total": N, "active": N}. Its
+// errors, per split: exact / wrong digits / malformed, how many digits are wrong, at which positions.
 nlohmann::json score_phonebook_answers(const Dataset& data, std::span<const std::vector<Token>> test_answers,
                                        std::span<const std::vector<Token>> control_answers,
-                                       const nlohmann::json& parameters);
+                                       const nlohmann::json& parameters,
+                                       std::vector<nlohmann::json>* predictions = nullptr);
 
 // Router statistics of a tally: one object per MoE layer.
 nlohmann::json router_statistics(const RouterTally& tally);
 
-// Decodes and scores the dataset's held-out splits with `model`.
-nlohmann::json probe_model(Transformer& model, const Dataset& data, const ProbeOptions& options);
+// Decodes and scores the dataset's held-out splits with `model` (and collects `predictions`, if given).
+nlohmann::json probe_model(Transformer& model, const Dataset& data, const ProbeOptions& options,
+                           std::vector<nlohmann::json>* predictions = nullptr);
 
 // Trainer hooks that probe the first `examples` examples of each held-out split every
 // TrainConfig::probe_every steps, so accuracy curves appear in metrics.jsonl.
 TrainHooks periodic_probe_hooks(std::int64_t examples);
 
 // Probes a run directory's newest checkpoint (or `checkpoint`), writes RUN/probe.json atomically and
-// returns it. lab::Error if the run has no checkpoint or its dataset is missing or changed.
+// returns it; with options.predictions, also that file (JSON lines, atomically). lab::Error if the run has no checkpoint or its dataset is missing or changed.
 nlohmann::json probe_run(const std::filesystem::path& run_dir, const ProbeOptions& options,
                          const std::filesystem::path& checkpoint = {});
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -83,8 +84,27 @@ const std::vector<Column>& columns() {
       {"path_exact", nullptr, &R::path_exact},
       {"path_first_hop", nullptr, &R::path_first_hop},
       {"balanced_accuracy", nullptr, &R::balanced_accuracy},
+      {"error_malformed", nullptr, &R::error_malformed},
+      {"error_wrong_ends", nullptr, &R::error_wrong_ends},
+      {"error_too_short", nullptr, &R::error_too_short},
+      {"error_too_long", nullptr, &R::error_too_long},
+      {"error_not_a_path", nullptr, &R::error_not_a_path},
+      {"error_false_yes", nullptr, &R::error_false_yes},
+      {"error_false_no", nullptr, &R::error_false_no},
       {"run_dir", &R::run_dir},
   };
+  return c;
+}
+
+// The error-class columns (a subset of columns()), in order.
+const std::vector<Column>& error_columns() {
+  static const std::vector<Column> c = [] {
+    std::vector<Column> out;
+    for (const Column& column : columns()) {
+      if (std::string_view(column.name).starts_with("error_")) out.push_back(column);
+    }
+    return out;
+  }();
   return c;
 }
 
@@ -151,7 +171,7 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   // 2: curves gained `seconds`.
-  static constexpr int kSchemaVersion = 3;  // 3: path_first_hop
+  static constexpr int kSchemaVersion = 3;  // 3: path_first_hop and the error classes
 
   int user_version() {
     Statement st;
@@ -323,6 +343,7 @@ void print_table(const std::vector<ResultRow>& rows) {
   struct Point {
     const ResultRow* first;
     std::vector<double> accuracy, eval_loss, first_hop;
+    std::map<std::string, double> errors;  // error class -> sum over seeds of its share
   };
   std::vector<std::pair<std::string, Point>> points;
   for (const ResultRow& r : rows) {
@@ -330,21 +351,31 @@ void print_table(const std::vector<ResultRow>& rows) {
                                         r.active_params.value_or(0), r.steps.value_or(0));
     auto it = std::find_if(points.begin(), points.end(), [&](const auto& p) { return p.first == key; });
     if (it == points.end()) {
-      points.push_back({key, Point{&r, {}, {}, {}}});
+      points.push_back({key, Point{&r, {}, {}, {}, {}}});
       it = points.end() - 1;
     }
     if (r.accuracy) it->second.accuracy.push_back(*r.accuracy);
     if (r.eval_loss) it->second.eval_loss.push_back(*r.eval_loss);
     if (r.path_first_hop) it->second.first_hop.push_back(*r.path_first_hop);
+    for (const Column& c : error_columns()) {
+      if (r.*c.value) it->second.errors[c.name + std::strlen("error_")] += *(r.*c.value);
+    }
   }
+  // The most common error class of a point, with its mean share over seeds.
+  auto most_common_error = [](const Point& p) -> std::string {
+    auto most = std::max_element(p.errors.begin(), p.errors.end(),
+                                 [](const auto& a, const auto& b) { return a.second < b.second; });
+    if (most == p.errors.end() || most->second <= 0) return "-";
+    return fmt::format("{} {:.1f}%", most->first, 100 * most->second / static_cast<double>(p.accuracy.size()));
+  };
   auto mean_of = [](const std::vector<double>& v) {
     double sum = 0;
     for (double x : v) sum += x;
     return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
   };
-  std::cout << fmt::format("{:<42} {:<12} {:>6} {:>7} {:>10} {:>10} {:>6} {:>5} {:>9} {:>20} {:>8}\n",
+  std::cout << fmt::format("{:<42} {:<12} {:>6} {:>7} {:>10} {:>10} {:>6} {:>5} {:>9} {:>20} {:>8}  {}\n",
                            "dataset", "family", "d", "E x k", "params", "active", "steps", "seeds",
-                           "eval loss", "accuracy [min, max]", "1st hop");
+                           "eval loss", "accuracy [min, max]", "1st hop", "most common error");
   for (const auto& [key, p] : points) {
     const ResultRow& r = *p.first;
     double mean = 0, lo = 1, hi = 0, loss = 0;
@@ -361,10 +392,10 @@ void print_table(const std::vector<ResultRow>& rows) {
                                 ? fmt::format("{:.1f}%", 100 * mean)
                                 : fmt::format("{:.1f}% [{:.1f}, {:.1f}]", 100 * mean, 100 * lo, 100 * hi);
     std::cout << fmt::format(
-        "{:<42} {:<12} {:>6.0f} {:>7} {:>10.0f} {:>10.0f} {:>6.0f} {:>5} {:>9} {:>20} {:>8}\n", r.data_label,
+        "{:<42} {:<12} {:>6.0f} {:>7} {:>10.0f} {:>10.0f} {:>6.0f} {:>5} {:>9} {:>20} {:>8}  {}\n", r.data_label,
         r.family, r.d_model.value_or(0), moe, r.total_params.value_or(0), r.active_params.value_or(0),
         r.steps.value_or(0), p.accuracy.size(), p.eval_loss.empty() ? "n/a" : fmt::format("{:.4f}", loss), acc,
-        p.first_hop.empty() ? "-" : fmt::format("{:.1f}%", 100 * mean_of(p.first_hop)));
+        p.first_hop.empty() ? "-" : fmt::format("{:.1f}%", 100 * mean_of(p.first_hop)), most_common_error(p));
   }
 }
 
@@ -441,6 +472,9 @@ std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
                               {&ResultRow::path_first_hop, "path_first_hop"},
                               {&ResultRow::balanced_accuracy, "balanced_accuracy"}}) {
       r.*field = number(metrics, key);
+    }
+    if (r.task != "phonebook") {  // the phone book's errors stay in probe.json: digits, not classes
+      for (const Column& c : error_columns()) r.*c.value = number(metrics, c.name);
     }
     // The last training line and the last held-out loss of metrics.jsonl.
     if (fs::exists(run_dir / "metrics.jsonl")) {

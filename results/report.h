@@ -29,7 +29,10 @@ struct ResultRow {
   std::optional<double> d_model, layers, heads, d_ff, experts, top_k, expert_width, granularity, seed, steps,
       tokens, total_params, active_params, non_embedding_params, train_flops, wall_seconds, train_loss,
       eval_loss, accuracy, recall_exact, recall_per_digit, control_exact, memorized_entries,
-      bits_per_param_total, bits_per_param_active, path_valid, path_exact, path_first_hop, balanced_accuracy;
+      bits_per_param_total, bits_per_param_active, path_valid, path_exact, path_first_hop, balanced_accuracy,
+      // graph tasks: the share of probed examples in each error class (probes/probe.h)
+      error_malformed, error_wrong_ends, error_too_short, error_too_long, error_not_a_path, error_false_yes,
+      error_false_no;
 };
 
 // One step of a run's metrics.jsonl: what its training line and held-out line logged (NaN if absent).

@@ -156,6 +156,81 @@ PathScore score_shortest_path(const GraphQuestion& question, std::span<const Tok
   return score;
 }
 
+std::uint64_t count_shortest_paths(const GraphQuestion& question) {
+  const std::vector<int> hops = hops_to(question, question.target);
+  if (question.source >= static_cast<int>(hops.size()) || hops[question.source] < 0) return 0;
+  // paths[v]: shortest v-t paths, filled in order of hops from t (each from its neighbours one hop closer).
+  std::vector<int> order;
+  for (int v = 0; v < static_cast<int>(hops.size()); ++v) {
+    if (hops[v] >= 0) order.push_back(v);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return hops[a] < hops[b]; });
+  std::vector<std::uint64_t> paths(hops.size(), 0);
+  paths[question.target] = 1;
+  for (int v : order) {
+    for (auto [a, b] : question.edges) {
+      const int other = a == v ? b : b == v ? a : -1;
+      if (other >= 0 && hops[other] == hops[v] - 1) paths[v] += paths[other];
+    }
+  }
+  return paths[question.source];
+}
+
+const char* path_error_name(PathError error) {
+  switch (error) {
+    case PathError::none: return "correct";
+    case PathError::malformed: return "malformed";
+    case PathError::wrong_ends: return "wrong_ends";
+    case PathError::too_short: return "too_short";
+    case PathError::too_long: return "too_long";
+    case PathError::not_a_path: return "not_a_path";
+  }
+  return "?";
+}
+
+PathVerdict classify_path_answer(const GraphQuestion& question, std::span<const Token> expected,
+                                 std::span<const Token> decoded) {
+  PathVerdict verdict;
+  auto path = parse_path_answer(decoded, graph_token::max_labels);  // up to the first <eos>
+  if (!path) return verdict;                                        // malformed
+  for (std::size_t i = 0; i + 1 < path->size(); ++i) {
+    if (!adjacent(question, (*path)[i], (*path)[i + 1])) {
+      verdict.first_bad_hop = static_cast<int>(i) + 1;
+      break;
+    }
+  }
+  const std::size_t shortest_vertices = expected.size() - 1;  // the stored answer: a shortest path + <eos>
+  if (path->empty() || path->front() != question.source || path->back() != question.target) {
+    verdict.error = PathError::wrong_ends;
+  } else if (path->size() < shortest_vertices) {
+    verdict.error = PathError::too_short;
+  } else if (path->size() > shortest_vertices) {
+    verdict.error = PathError::too_long;
+  } else {
+    verdict.error = verdict.first_bad_hop > 0 ? PathError::not_a_path : PathError::none;
+  }
+  return verdict;
+}
+
+const char* connectivity_error_name(ConnectivityError error) {
+  switch (error) {
+    case ConnectivityError::none: return "correct";
+    case ConnectivityError::false_yes: return "false_yes";
+    case ConnectivityError::false_no: return "false_no";
+    case ConnectivityError::malformed: return "malformed";
+  }
+  return "?";
+}
+
+ConnectivityError classify_connectivity_answer(std::span<const Token> expected, std::span<const Token> decoded) {
+  if (decoded.size() < 2 || decoded[1] != special::eos ||
+      (decoded[0] != graph_token::yes && decoded[0] != graph_token::no)) {
+    return ConnectivityError::malformed;
+  }
+  if (decoded[0] == expected[0]) return ConnectivityError::none;
+  return decoded[0] == graph_token::yes ? ConnectivityError::false_yes : ConnectivityError::false_no;
+}
+
 bool score_connectivity(std::span<const Token> expected, std::span<const Token> decoded) {
   return decoded.size() >= 2 && expected.size() == 2 && decoded[0] == expected[0] &&
          decoded[1] == special::eos;

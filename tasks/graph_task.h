@@ -8,6 +8,7 @@
 //   answer:  s x1 ... t <eos>                          (shortest path)
 //            <yes> <eos> | <no> <eos>                  (connectivity)
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <utility>
@@ -81,8 +82,44 @@ struct PathScore {
 PathScore score_shortest_path(const GraphQuestion& question, std::span<const Token> expected,
                               std::span<const Token> decoded);
 
+// The number of distinct shortest s-t paths of the question's graph (0 if t is unreachable).
+std::uint64_t count_shortest_paths(const GraphQuestion& question);
+
+// How a decoded shortest-path answer is wrong: `lab probe`'s error classes, judged in this order.
+enum class PathError {
+  none,        // valid: a shortest path from s to t
+  malformed,   // no <eos>, or a token before it that is not a vertex label
+  wrong_ends,  // does not start at s or does not end at t
+  too_short,   // from s to t in fewer hops than d(s, t): only possible through a non-edge
+  too_long,    // from s to t in more hops than d(s, t)
+  not_a_path,  // the right length and ends, but a step that is not an edge of the graph
+};
+constexpr PathError kPathErrors[] = {PathError::none,      PathError::malformed, PathError::wrong_ends,
+                                     PathError::too_short, PathError::too_long,  PathError::not_a_path};
+const char* path_error_name(PathError error);  // "correct", "malformed", "wrong_ends", ...
+
+struct PathVerdict {
+  PathError error = PathError::malformed;
+  int first_bad_hop = 0;  // 1-based hop of the first step that is not an edge; 0 if every step is one
+};
+
+// `expected` and `decoded` as for score_shortest_path. Agrees with it: error == none iff valid.
+PathVerdict classify_path_answer(const GraphQuestion& question, std::span<const Token> expected,
+                                 std::span<const Token> decoded);
+
 // Connectivity: exact match of <yes>/<no> then <eos>.
 bool score_connectivity(std::span<const Token> expected, std::span<const Token> decoded);
+
+enum class ConnectivityError {
+  none,
+  false_yes,  // <yes> <eos> for a pair that is not connected
+  false_no,   // <no> <eos> for a connected pair
+  malformed,  // anything but <yes> or <no> followed by <eos>
+};
+constexpr ConnectivityError kConnectivityErrors[] = {ConnectivityError::none, ConnectivityError::false_yes,
+                                                     ConnectivityError::false_no, ConnectivityError::malformed};
+const char* connectivity_error_name(ConnectivityError error);  // "correct", "false_yes", ...
+ConnectivityError classify_connectivity_answer(std::span<const Token> expected, std::span<const Token> decoded);
 
 // Accuracy and balanced accuracy (the mean of the two per-class recalls) of connectivity answers.
 struct ConnectivityTally {

@@ -1,5 +1,6 @@
 #include "tasks/phonebook_task.h"
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <string>
@@ -55,9 +56,15 @@ void append_phone_number(std::string_view digits, std::vector<Token>& out) {
 PhoneScore score_phone_number(std::span<const Token> expected, std::span<const Token> decoded) {
   PhoneScore score;
   for (int i = 0; i < kPhoneDigits; ++i) {
-    score.digits_correct += i < static_cast<int>(decoded.size()) && i < static_cast<int>(expected.size()) &&
-                            decoded[i] == expected[i];
+    score.digit_correct[i] = i < static_cast<int>(decoded.size()) && i < static_cast<int>(expected.size()) &&
+                             decoded[i] == expected[i];
+    score.digits_correct += score.digit_correct[i];
   }
+  score.malformed = decoded.size() <= kPhoneDigits || decoded[kPhoneDigits] != special::eos ||
+                    !std::all_of(decoded.begin(), decoded.begin() + kPhoneDigits, [](Token t) {
+                      static const Token zero = phonebook_vocabulary().id("0");  // digits are consecutive
+                      return t >= zero && t < zero + 10;
+                    });
   score.exact = score.digits_correct == kPhoneDigits && decoded.size() > kPhoneDigits &&
                 decoded[kPhoneDigits] == special::eos;
   return score;

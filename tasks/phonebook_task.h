@@ -4,6 +4,7 @@
 //   prompt:  <bos> F i r s t ␣ L a s t : <sep>     one token per character
 //   answer:  d d d d d d d d d d <eos>             first digit 6-9, the rest 0-9
 
+#include <array>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,8 @@ void append_phone_number(std::string_view digits, std::vector<Token>& out);
 struct PhoneScore {
   bool exact = false;      // all ten digits right, then <eos>
   int digits_correct = 0;  // positions 0..9 that match
+  std::array<bool, kPhoneDigits> digit_correct{};  // per position
+  bool malformed = true;   // not ten digits then <eos>
 };
 
 // `expected`: the stored answer; `decoded`: what a model produced (scored position by position).

@@ -1,6 +1,8 @@
 // `lab run`, `lab probe` and `lab report` end to end through the real binary, on a preset small
 // enough to train in seconds: the output layout, skip and resume, dry runs, shards and bad input.
+#include <algorithm>
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -97,6 +99,80 @@ TEST(RunCli, RunsTrainsProbesReportsThenSkipsAndResumes) {
   r = run_lab({"report", out.string(), "--no-plots"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("2 runs:"), std::string::npos) << r.out;
+}
+
+// Error classes per probed answer, counted from a predictions file.
+std::map<std::string, long> errors_in(const fs::path& predictions, long& lines_read) {
+  std::map<std::string, long> counts;
+  std::ifstream in(predictions);
+  lines_read = 0;
+  for (std::string line; std::getline(in, line); ++lines_read) {
+    nlohmann::json j = nlohmann::json::parse(line);  // every line is JSON on its own
+    EXPECT_TRUE(j.at("decoded_ids").is_array());
+    EXPECT_TRUE(j.at("prompt").is_string());
+    if (j.at("split") == "test" && j.at("verdict").contains("error")) ++counts[j.at("verdict").at("error")];
+  }
+  return counts;
+}
+
+TEST(RunCli, PredictionsFilesHoldEveryProbedAnswerAndMatchProbeJson) {
+  TempDir dir;
+  // The preset key: every run of `lab run` keeps RUN/predictions.jsonl.
+  std::string text = kTinyPreset;
+  text.insert(text.find("[train]"), "predictions = true\n");
+  const fs::path preset = write_preset(dir, text);
+  const fs::path out = dir / "out";
+  ProcessResult r = run_lab({"-q", "--threads", "1", "run", preset.string(), "--out", out.string(), "--no-report"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const fs::path& run : run_dirs(out)) {
+    SCOPED_TRACE(run.string());
+    ASSERT_TRUE(fs::exists(run / "predictions.jsonl"));
+    auto probe = nlohmann::json::parse(std::ifstream(run / "probe.json"));
+    long n = 0;
+    auto counts = errors_in(run / "predictions.jsonl", n);
+    EXPECT_EQ(probe.at("predictions").at("lines").get<long>(), n);
+    if (probe.at("task") == "shortest-path") {
+      EXPECT_EQ(n, 20);  // the test split
+      for (const auto& [name, count] : probe.at("errors").at("counts").items()) {
+        EXPECT_EQ(count.get<long>(), counts[name]) << name;
+      }
+    } else {
+      EXPECT_EQ(n, 30 + 10);  // the book's test queries (all 30 entries) and the control names
+    }
+  }
+
+  // The report carries the error classes of graph runs into results.csv, and names the most common one.
+  r = run_lab({"report", out.string(), "--no-plots"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("most common error"), std::string::npos) << r.out;
+  std::ifstream csv(out / "results.csv");
+  std::string header, row;
+  std::getline(csv, header);
+  std::vector<std::string> names;
+  for (std::size_t at = 0, next; at <= header.size(); at = next + 1) {
+    next = std::min(header.find(',', at), header.size());
+    names.push_back(header.substr(at, next - at));
+  }
+  for (const char* column : {"path_first_hop", "error_malformed", "error_wrong_ends", "error_too_short",
+                             "error_too_long", "error_not_a_path", "error_false_yes", "error_false_no"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), column), names.end()) << column;
+  }
+
+  // `lab probe --predictions` on its own, with --limit.
+  const fs::path graph_run = run_dirs(out)[1];
+  r = run_lab({"--threads", "1", "probe", graph_run.string(), "--limit", "5", "--predictions",
+               (dir / "five.jsonl").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("predictions 5 lines"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("errors"), std::string::npos) << r.out;
+  long n = 0;
+  errors_in(dir / "five.jsonl", n);
+  EXPECT_EQ(n, 5);
+  // An unwritable predictions file: exit 2 naming it.
+  r = run_lab({"--threads", "1", "probe", graph_run.string(), "--limit", "5", "--predictions",
+               (dir / "no-such-dir" / "p.jsonl").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("no-such-dir"), std::string::npos) << r.err;
 }
 
 TEST(RunCli, TrainLogsPeriodicProbesAndCumulativeSeconds) {

@@ -89,6 +89,47 @@ TEST_P(ShortestPathScoring, StoredAnswersAreAllValidAndExactWithConsistentBreakd
 INSTANTIATE_TEST_SUITE_P(PromptFormats, ShortestPathScoring, ::testing::Values(1, 2),
                          [](const auto& info) { return "Format" + std::to_string(info.param); });
 
+TEST(ProbeScoring, PredictionsRoundTripThroughJsonAndMatchTheErrorCounts) {
+  test::TempDir dir;
+  Dataset data = graph_dataset(dir, GraphTask::shortest_path);
+  const DatasetSplit& test = data.split("test");
+  auto answers = stored_answers(test);
+  // Known damage: drop the <eos> of every 5th answer (malformed), say the source twice in every other
+  // 7th (s s x1 .. t: from s to t, one hop too long), and leave the rest right.
+  long malformed = 0, too_long = 0;
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    if (i % 5 == 0) {
+      answers[i].pop_back();
+      ++malformed;
+    } else if (i % 7 == 0) {
+      answers[i].insert(answers[i].begin(), answers[i][0]);
+      ++too_long;
+    }
+  }
+  std::vector<nlohmann::json> predictions;
+  auto scores = score_graph_answers(data, test, answers, &predictions);
+  ASSERT_EQ(predictions.size(), answers.size());
+  std::map<std::string, long> counted;
+  for (std::size_t i = 0; i < predictions.size(); ++i) {
+    const nlohmann::json line = nlohmann::json::parse(predictions[i].dump());  // as written to the file
+    EXPECT_EQ(line.at("index"), i);
+    EXPECT_EQ(line.at("split"), "test");
+    EXPECT_EQ(line.at("decoded_ids").get<std::vector<Token>>(), answers[i]);
+    EXPECT_EQ(line.at("decoded"), data.vocabulary().render(answers[i]));
+    EXPECT_EQ(line.at("facts").at("distance"), static_cast<int>(test.example(i).answer().size()) - 2);
+    EXPECT_GE(line.at("facts").at("shortest_paths").get<int>(), 1);
+    ++counted[line.at("verdict").at("error").get<std::string>()];
+  }
+  const auto& counts = scores.at("errors").at("counts");
+  for (const auto& [name, count] : counts.items()) EXPECT_EQ(count.get<long>(), counted[name]) << name;
+  EXPECT_EQ(counts.at("malformed").get<long>(), malformed);
+  EXPECT_EQ(counts.at("too_long").get<long>(), too_long);
+  EXPECT_EQ(scores.at("errors").at("first_bad_hop").at("1").get<long>(), too_long) << "s-s is no edge";
+  EXPECT_EQ(counts.at("correct").get<long>(), static_cast<long>(answers.size()) - malformed - too_long);
+  EXPECT_NEAR(scores.at("metrics").at("error_malformed").get<double>(),
+              static_cast<double>(malformed) / static_cast<double>(answers.size()), 1e-12);
+}
+
 TEST(ProbeScoring, ConnectivityAlwaysYesHasTheYesShareAsAccuracyAndHalfAsBalancedAccuracy) {
   test::TempDir dir;
   Dataset data = graph_dataset(dir, GraphTask::connectivity);

@@ -245,6 +245,116 @@ TEST(FirstHop, OneEdgeQuestionsStepOntoTheTarget) {
   EXPECT_FALSE(score_shortest_path(q, labels({1, 3}), labels({1, 0, 2, 3})).first_hop);
 }
 
+// Every error class, each on an answer built to be that kind of wrong (square_with_leaf: s = 0, t = 3,
+// d(s, t) = 2, shortest paths 0 1 3 and 0 2 3).
+TEST(PathErrors, EachClassOnAnAnswerBuiltToBeIt) {
+  const GraphQuestion q = square_with_leaf();
+  const std::vector<Token> stored = labels({0, 1, 3});
+  auto verdict = [&](const std::vector<Token>& decoded) { return classify_path_answer(q, stored, decoded); };
+
+  EXPECT_EQ(verdict(labels({0, 1, 3})).error, PathError::none);
+  EXPECT_EQ(verdict(labels({0, 2, 3})).error, PathError::none) << "another shortest path is correct";
+
+  EXPECT_EQ(verdict(labels({0, 1, 3}, false)).error, PathError::malformed) << "no <eos>";
+  std::vector<Token> special_inside = labels({0, 1, 3});
+  special_inside[1] = graph_token::yes;
+  EXPECT_EQ(verdict(special_inside).error, PathError::malformed) << "a token that is not a vertex";
+  EXPECT_EQ(verdict(std::vector<Token>{}).error, PathError::malformed);
+
+  EXPECT_EQ(verdict(labels({1, 0, 3})).error, PathError::wrong_ends) << "starts at 1";
+  EXPECT_EQ(verdict(labels({0, 1, 0})).error, PathError::wrong_ends) << "ends at 0";
+  EXPECT_EQ(verdict(labels({})).error, PathError::wrong_ends) << "just <eos>";
+
+  PathVerdict short_cut = verdict(labels({0, 3}));
+  EXPECT_EQ(short_cut.error, PathError::too_short);
+  EXPECT_EQ(short_cut.first_bad_hop, 1) << "0-3 is not an edge";
+
+  PathVerdict detour = verdict(labels({0, 5, 0, 1, 3}));
+  EXPECT_EQ(detour.error, PathError::too_long);
+  EXPECT_EQ(detour.first_bad_hop, 0) << "a walk of real edges";
+  EXPECT_EQ(verdict(labels({0, 1, 4, 3})).first_bad_hop, 2) << "too long, through the non-edge 1-4";
+  EXPECT_EQ(verdict(labels({0, 1, 4, 3})).error, PathError::too_long);
+
+  PathVerdict jump = verdict(labels({0, 4, 3}));
+  EXPECT_EQ(jump.error, PathError::not_a_path);
+  EXPECT_EQ(jump.first_bad_hop, 1);
+
+  // A d = 3 question (5 to 3): 5 0 1 3 is a shortest path; 5 0 4 3 has its non-edge at hop 2.
+  GraphQuestion far = q;
+  far.source = 5;
+  const std::vector<Token> far_stored = labels({5, 0, 1, 3});
+  PathVerdict at_two = classify_path_answer(far, far_stored, labels({5, 0, 4, 3}));
+  EXPECT_EQ(at_two.error, PathError::not_a_path);
+  EXPECT_EQ(at_two.first_bad_hop, 2);
+  EXPECT_EQ(classify_path_answer(far, far_stored, labels({5, 0, 2, 3})).error, PathError::none);
+}
+
+TEST(PathErrors, AgreeWithValidOnEveryAnswerOfASmallSpace) {
+  // Every sequence of up to 4 labels from {0..5} (then <eos>), with and without <eos>: the error is
+  // none exactly when score_shortest_path says valid.
+  const GraphQuestion q = square_with_leaf();
+  const std::vector<Token> stored = labels({0, 1, 3});
+  long checked = 0;
+  for (int length = 0; length <= 4; ++length) {
+    int combos = 1;
+    for (int i = 0; i < length; ++i) combos *= 6;
+    for (int code = 0; code < combos; ++code) {
+      std::vector<Token> decoded;
+      for (int i = 0, c = code; i < length; ++i, c /= 6) decoded.push_back(label_token(c % 6));
+      for (bool eos : {true, false}) {
+        std::vector<Token> answer = decoded;
+        if (eos) answer.push_back(special::eos);
+        const bool valid = score_shortest_path(q, stored, answer).valid;
+        EXPECT_EQ(classify_path_answer(q, stored, answer).error == PathError::none, valid);
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 2 * (1 + 6 + 36 + 216 + 1296));
+}
+
+TEST(ShortestPathCount, AgainstHandCountedGraphs) {
+  EXPECT_EQ(count_shortest_paths(square_with_leaf()), 2u);  // 0 1 3 and 0 2 3
+  GraphQuestion q = square_with_leaf();
+  q.source = 5;
+  q.target = 4;  // 5 0 {1,2} 3 4
+  EXPECT_EQ(count_shortest_paths(q), 2u);
+  q.source = 1;
+  q.target = 2;  // 1 0 2 and 1 3 2
+  EXPECT_EQ(count_shortest_paths(q), 2u);
+  q.source = 0;
+  q.target = 1;
+  EXPECT_EQ(count_shortest_paths(q), 1u);
+  // Two squares in a row: 0 -> 6 through {1,2} then {4,5}: 4 shortest paths.
+  GraphQuestion ladder{{{0, 1}, {0, 2}, {1, 3}, {2, 3}, {3, 4}, {3, 5}, {4, 6}, {5, 6}}, 0, 6};
+  EXPECT_EQ(count_shortest_paths(ladder), 4u);
+  GraphQuestion apart{{{0, 1}, {2, 3}}, 0, 3};
+  EXPECT_EQ(count_shortest_paths(apart), 0u);
+}
+
+TEST(ConnectivityErrors, FalseYesFalseNoAndMalformed) {
+  const std::vector<Token> yes = {graph_token::yes, special::eos};
+  const std::vector<Token> no = {graph_token::no, special::eos};
+  EXPECT_EQ(classify_connectivity_answer(yes, yes), ConnectivityError::none);
+  EXPECT_EQ(classify_connectivity_answer(no, no), ConnectivityError::none);
+  EXPECT_EQ(classify_connectivity_answer(no, yes), ConnectivityError::false_yes);
+  EXPECT_EQ(classify_connectivity_answer(yes, no), ConnectivityError::false_no);
+  EXPECT_EQ(classify_connectivity_answer(yes, std::vector<Token>{graph_token::yes}), ConnectivityError::malformed);
+  EXPECT_EQ(classify_connectivity_answer(yes, std::vector<Token>{label_token(0), special::eos}),
+            ConnectivityError::malformed);
+  EXPECT_EQ(classify_connectivity_answer(no, std::vector<Token>{}), ConnectivityError::malformed);
+  // Agrees with score_connectivity on every two-token answer over these tokens.
+  for (Token a : {graph_token::yes, graph_token::no, special::eos, label_token(1)}) {
+    for (Token b : {graph_token::yes, graph_token::no, special::eos, label_token(1)}) {
+      for (const auto& expected : {yes, no}) {
+        const std::vector<Token> decoded = {a, b};
+        EXPECT_EQ(classify_connectivity_answer(expected, decoded) == ConnectivityError::none,
+                  score_connectivity(expected, decoded));
+      }
+    }
+  }
+}
+
 TEST(ScoreConnectivity, ExactMatchOfTheAnswerThenEos) {
   const std::vector<Token> yes = {graph_token::yes, special::eos};
   const std::vector<Token> no = {graph_token::no, special::eos};

@@ -43,6 +43,21 @@ TEST(ScorePhoneNumber, CountsMatchingPositions) {
   EXPECT_EQ(score.digits_correct, 0);
 }
 
+TEST(ScorePhoneNumber, WrongPositionsAndMalformedAnswers) {
+  PhoneScore score = score_phone_number(number("6123456789"), number("7023456709"));  // 0, 1, 8 differ
+  for (int d = 0; d < kPhoneDigits; ++d) EXPECT_EQ(score.digit_correct[d], d != 0 && d != 1 && d != 8) << d;
+  EXPECT_FALSE(score.malformed) << "ten digits then <eos>, just wrong ones";
+  EXPECT_FALSE(score_phone_number(number("6123456789"), number("6123456789")).malformed);
+  EXPECT_TRUE(score_phone_number(number("6123456789"), number("61234")).malformed) << "five digits";
+  EXPECT_TRUE(score_phone_number(number("6123456789"), number("6123456789", false)).malformed) << "no <eos>";
+  std::vector<Token> letter = number("6123456789");
+  letter[3] = *phonebook_vocabulary().find("a");
+  score = score_phone_number(number("6123456789"), letter);
+  EXPECT_TRUE(score.malformed) << "a letter among the digits";
+  EXPECT_EQ(score.digits_correct, 9);
+  EXPECT_FALSE(score.digit_correct[3]);
+}
+
 TEST(ScorePhoneNumber, ShiftedDigitsDoNotCount) {
   // The right digits one position late match nowhere except by coincidence: none here.
   PhoneScore score = score_phone_number(number("6123456789"), number("6612345678"));
