@@ -8,6 +8,9 @@
 //
 // `x_no_cache` on a cached case is its time over the uncached case's time, measured earlier in the
 // same process. The phone-book cached case is the "recall over 1e3 queries in under 2 s".
+// The probe_* cases time a whole probe (decode + score) of the same splits, without and with the
+// predictions file's lines (built and serialized as `lab probe --predictions` writes them);
+// `x_no_predictions` is the second over the first.
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -23,6 +26,7 @@
 #include "generators/graph_generator.h"
 #include "generators/phonebook_generator.h"
 #include "probes/decode.h"
+#include "probes/probe.h"
 
 namespace {
 
@@ -102,6 +106,55 @@ BENCHMARK_CAPTURE(decode, shortest_path_no_cache, std::string("shortest-path"), 
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK_CAPTURE(decode, shortest_path_kv_cache, std::string("shortest-path"), true)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+std::map<std::string, double> probe_seconds;  // per task, without predictions
+
+void probe(benchmark::State& state, const std::string& task, bool predictions) {
+  const lab::Dataset& data = dataset(task);
+  std::int64_t longest = 0;
+  for (const std::string& name : data.split_names()) {
+    const lab::DatasetSplit& split = data.split(name);
+    for (std::uint64_t i = 0; i < split.size(); ++i)
+      longest = std::max<std::int64_t>(longest, split.example(i).tokens.size());
+  }
+  lab::ModelConfig c;
+  c.vocab_size = static_cast<std::int64_t>(data.vocabulary().size());
+  c.max_seq_len = longest;
+  c.d_model = 128;
+  c.layers = 4;
+  c.heads = 4;
+  torch::manual_seed(0);
+  lab::Transformer model(c);
+  lab::ProbeOptions options;
+  auto once = [&] {
+    std::vector<nlohmann::json> lines;
+    nlohmann::json result = lab::probe_model(model, data, options, predictions ? &lines : nullptr);
+    std::string text;
+    for (const nlohmann::json& line : lines) text += line.dump() + "\n";
+    benchmark::DoNotOptimize(text.data());
+    return result;
+  };
+  once();  // warm-up
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) benchmark::DoNotOptimize(once());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+                         static_cast<double>(state.iterations());
+  if (!predictions) probe_seconds[task] = seconds;
+  if (predictions && probe_seconds.contains(task)) state.counters["x_no_predictions"] = seconds / probe_seconds[task];
+}
+
+BENCHMARK_CAPTURE(probe, shortest_path, std::string("shortest-path"), false)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(probe, shortest_path_predictions, std::string("shortest-path"), true)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(probe, phonebook, std::string("phonebook"), false)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(probe, phonebook_predictions, std::string("phonebook"), true)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -86,6 +86,9 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
               std::cout << fmt::format("{}: {} runs finished now, {} already finished, {} failed -> {}\n",
                                        preset.name, summary.finished, summary.skipped,
                                        summary.failures.size(), r.out.string());
+              if (r.report) {
+                for (const std::string& line : preset.notes) std::cout << line << "\n";
+              }
             }
             if (!summary.failures.empty()) {
               std::string list;

@@ -428,6 +428,10 @@ Preset load_preset(const fs::path& file) {
       preset.description = Setting{key, &node, &file}.text();
     } else if (key == "predictions") {
       preset.predictions = Setting{key, &node, &file}.boolean();
+    } else if (key == "notes") {
+      const toml::array* list = node.as_array();
+      if (!list) fail_at(where, "'notes' must be a list of strings, the lines `lab run` prints at its end");
+      for (const toml::node& line : *list) preset.notes.push_back(Setting{"notes", &line, &file}.text());
     } else if (key == "seeds") {
       const toml::array* list = node.as_array();
       if (!list || list->empty())
@@ -436,8 +440,8 @@ Preset load_preset(const fs::path& file) {
       for (const toml::node& s : *list) seeds.push_back(Setting{"seeds", &s, &file}.integer(0));
     } else if (key != "train" && key != "model" && key != "tasks" && key != "models") {
       fail_at(where,
-              "unknown top-level key '{}' (known: name, description, seeds, predictions, [train], [model], "
-              "[[tasks]], [[models]])",
+              "unknown top-level key '{}' (known: name, description, seeds, predictions, notes, [train], "
+              "[model], [[tasks]], [[models]])",
               key);
     }
   }

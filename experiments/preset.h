@@ -7,6 +7,7 @@
 //   description = "..."
 //   seeds = [0, 1, 2]                  # training seeds (initialisation, data order): one run each
 //   predictions = true                 # keep every probed answer: RUN/predictions.jsonl (lab probe)
+//   notes = ["...", "..."]             # lines `lab run` prints at its end: what to look at, and where
 //
 //   [train]                            # training settings of every run (TrainConfig, `lab train`)
 //   steps = 300
@@ -65,7 +66,8 @@ struct Preset {
   std::filesystem::path file;
   std::string name;
   std::string description;
-  bool predictions = false;  // each run's probe also writes RUN/predictions.jsonl
+  bool predictions = false;        // each run's probe also writes RUN/predictions.jsonl
+  std::vector<std::string> notes;  // printed at the end of a whole (unsharded) `lab run`
   std::vector<RunSpec> runs;
 };
 

@@ -137,6 +137,41 @@ TEST(PresetErrors, WrongTypeNamesFileLineAndKey) {
   EXPECT_NE(m.find("'d_model' must be a whole number"), std::string::npos) << m;
 }
 
+TEST(Preset, PredictionsNotesAndPromptFormat) {
+  test::TempDir dir;
+  Preset p = load_preset(write(dir, std::string("predictions = true\nnotes = [\"one\", \"two\"]\n") +
+                                        "[[tasks]]\ntask = \"shortest-path\"\nprompt_format = [1, 2]\n" +
+                                        "[[models]]\nfamily = \"dense\"\nd_model = 16\n"));
+  EXPECT_TRUE(p.predictions);
+  EXPECT_EQ(p.notes, (std::vector<std::string>{"one", "two"}));
+  ASSERT_EQ(p.runs.size(), 2u);
+  EXPECT_EQ(p.runs[0].data.graph.prompt_format, 1);
+  EXPECT_EQ(p.runs[1].data.graph.prompt_format, 2);
+  EXPECT_NE(p.runs[0].data.id(), p.runs[1].data.id()) << "the format is part of the dataset's identity";
+  Preset plain = load_preset(write(dir, std::string(kGrid), "plain.toml"));
+  EXPECT_FALSE(plain.predictions);
+  EXPECT_TRUE(plain.notes.empty());
+  for (const RunSpec& run : plain.runs) {
+    if (run.data.task != "phonebook") {
+      EXPECT_EQ(run.data.graph.prompt_format, 2) << "format 2 by default";
+    }
+  }
+}
+
+TEST(PresetErrors, PredictionsNotesAndPromptFormatOfTheWrongKind) {
+  std::string m = error_of(std::string("predictions = 1\n") + kTask + kModels);
+  EXPECT_NE(m.find("bad.toml:1:"), std::string::npos) << m;
+  EXPECT_NE(m.find("'predictions' must be true or false"), std::string::npos) << m;
+  m = error_of(std::string("notes = \"a line\"\n") + kTask + kModels);
+  EXPECT_NE(m.find("'notes' must be a list of strings"), std::string::npos) << m;
+  m = error_of(std::string("notes = [1]\n") + kTask + kModels);
+  EXPECT_NE(m.find("'notes' must be a string"), std::string::npos) << m;
+  m = error_of("[[tasks]]\ntask = \"connectivity\"\nprompt_format = 3\n" + std::string(kModels));
+  EXPECT_NE(m.find("'prompt_format' must be between 1 and 2"), std::string::npos) << m;
+  m = error_of(std::string(kTask) + "prompt_format = 2\n" + kModels);
+  EXPECT_NE(m.find("prompt_format"), std::string::npos) << m << " (a graph key in a phone-book task)";
+}
+
 TEST(PresetErrors, OutOfRangeValuesNameFileLineAndKey) {
   std::string m = error_of(std::string("[train]\nlr = -1\n") + kTask + kModels);
   EXPECT_NE(m.find("bad.toml:2:"), std::string::npos) << m;
