@@ -144,9 +144,21 @@ TEST(ProbeScoring, ConnectivityAlwaysYesHasTheYesShareAsAccuracyAndHalfAsBalance
     connected += test.example(i).answer()[0] == graph_token::yes;
   ASSERT_GT(connected, 0);
   ASSERT_LT(connected, static_cast<long>(test.size()));
-  auto m = score_graph_answers(data, test, yes).at("metrics");
+  auto scores = score_graph_answers(data, test, yes);
+  auto m = scores.at("metrics");
   EXPECT_NEAR(m.at("accuracy").get<double>(), static_cast<double>(connected) / test.size(), 1e-12);
   EXPECT_NEAR(m.at("balanced_accuracy").get<double>(), 0.5, 1e-12);
+  // Every unconnected pair is a false yes; no false no.
+  const auto& counts = scores.at("errors").at("counts");
+  EXPECT_EQ(counts.at("false_yes").get<long>(), static_cast<long>(test.size()) - connected);
+  EXPECT_EQ(counts.at("false_no").get<long>(), 0);
+  EXPECT_EQ(counts.at("correct").get<long>(), connected);
+  EXPECT_DOUBLE_EQ(m.at("false_yes_rate").get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(m.at("false_no_rate").get<double>(), 0.0);
+  // Answers without <eos> are malformed, whatever their label.
+  std::vector<std::vector<Token>> cut(test.size(), std::vector<Token>{graph_token::no});
+  EXPECT_EQ(score_graph_answers(data, test, cut).at("errors").at("counts").at("malformed").get<long>(),
+            static_cast<long>(test.size()));
 }
 
 TEST(ProbeScoring, PhonebookRecallPerDigitAndBitsPerParameter) {
@@ -175,6 +187,18 @@ TEST(ProbeScoring, PhonebookRecallPerDigitAndBitsPerParameter) {
   EXPECT_DOUBLE_EQ(last_wrong.at("recall_exact").get<double>(), 0.0);
   EXPECT_NEAR(last_wrong.at("recall_per_digit").get<double>(), 0.9, 1e-12);
   EXPECT_DOUBLE_EQ(last_wrong.at("memorized_entries").get<double>(), 0.0);
+  const auto errors = score_phonebook_answers(data, test, control, params).at("errors").at("test");
+  EXPECT_EQ(errors.at("counts").at("wrong_digits").get<long>(), 100);
+  EXPECT_EQ(errors.at("counts").at("malformed").get<long>(), 0);
+  EXPECT_EQ(errors.at("digits_wrong").at("1").get<long>(), 100);
+  EXPECT_EQ(errors.at("wrong_by_position").at(9).get<long>(), 100);
+  EXPECT_EQ(errors.at("wrong_by_position").at(0).get<long>(), 0);
+
+  // Cut after five digits: malformed, five digits wrong.
+  for (auto& a : test) a.resize(5);
+  const auto cut = score_phonebook_answers(data, test, control, params).at("errors").at("test");
+  EXPECT_EQ(cut.at("counts").at("malformed").get<long>(), 100);
+  EXPECT_EQ(cut.at("digits_wrong").at("5").get<long>(), 100);
 }
 
 TEST(ProbeScoring, RouterStatisticsFromAHandMadeTally) {
