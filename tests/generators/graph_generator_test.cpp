@@ -277,6 +277,41 @@ TEST(ConnectivityGenerator, LabelsMatchUnionFindAndAreBalanced) {
   }
 }
 
+TEST(GraphGenerator, BothPromptFormatsHoldDelimitedOrFlatEdgesWithCheckedAnswers) {
+  for (int format : {1, 2}) {
+    for (GraphParams p : {shortest_path_params(31), connectivity_params(31)}) {
+      SCOPED_TRACE(::testing::Message() << "format " << format << ", task " << static_cast<int>(p.task));
+      p.prompt_format = format;
+      GraphGenerator generator(p);
+      EXPECT_EQ(generator.parameters().at("prompt_format"), format);
+      EXPECT_EQ(generator.vocabulary().size(), static_cast<std::size_t>(7 + p.node_tokens + (format == 2)));
+      for (int i = 0; i < 300; ++i) {
+        std::vector<Token> tokens;
+        const std::size_t prompt_length = generator.generate(i % 4 == 3 ? kTest : kTrain, i, tokens);
+        Decoded d = generate(generator, i % 4 == 3 ? kTest : kTrain, i, p.format());
+        expect_well_formed(d.question, p, i);
+        ASSERT_EQ(prompt_length, 5 + d.question.edges.size() * (format == 2 ? 3 : 2)) << i;
+        for (std::size_t e = 0; format == 2 && e < d.question.edges.size(); ++e) {
+          ASSERT_EQ(tokens[1 + 3 * e], p.format().edge_token()) << "example " << i << " edge " << e;
+        }
+        if (!d.question.edges.empty()) {  // <bos> <q> s t <sep> is the same in both formats
+          ASSERT_FALSE(parse_graph_prompt(std::span(tokens).first(prompt_length), {p.node_tokens, 3 - format}))
+              << "example " << i << " also parses in the other format";
+        }
+        LabelGraph graph(d.question, p.node_tokens);
+        auto dist = floyd_warshall(graph);
+        const int s = d.question.source, t = d.question.target;
+        if (p.task == GraphTask::shortest_path) {
+          ASSERT_TRUE(score_shortest_path(d.question, d.answer, d.answer).valid) << i;
+          ASSERT_EQ(static_cast<int>(d.answer.size()) - 2, dist[s][t]) << i;
+        } else {
+          ASSERT_EQ(d.answer[0] == graph_token::yes, dist[s][t] < kUnreachable) << i;
+        }
+      }
+    }
+  }
+}
+
 TEST(GraphGenerator, SameIndexSameExampleDifferentSeedOrSplitDifferentExample) {
   GraphGenerator a(shortest_path_params(5)), b(shortest_path_params(5)), c(shortest_path_params(6));
   int differ_seed = 0, differ_split = 0;
