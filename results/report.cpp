@@ -423,9 +423,16 @@ std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
                        run_dir.string(), run_dir.string());
     return std::nullopt;
   }
-  const Json config = read_json_file(run_dir / "config.json");
-  const Json probe = read_json_file(run_dir / "probe.json");
-  const Json info = fs::exists(run_dir / "run.json") ? read_json_file(run_dir / "run.json") : Json::object();
+  // A file cut short (a crash while writing, a full disk) skips its run with a note, not the report.
+  Json config, probe, info;
+  try {
+    config = read_json_file(run_dir / "config.json");
+    probe = read_json_file(run_dir / "probe.json");
+    info = fs::exists(run_dir / "run.json") ? read_json_file(run_dir / "run.json") : Json::object();
+  } catch (const Error& e) {
+    note = fmt::format("skipped: {}", e.what());
+    return std::nullopt;
+  }
   try {
     ResultRow r;
     const Json& model = config.at("model");
@@ -476,16 +483,42 @@ std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
     if (r.task != "phonebook") {  // the phone book's errors stay in probe.json: digits, not classes
       for (const Column& c : error_columns()) r.*c.value = number(metrics, c.name);
     }
-    // The last training line and the last held-out loss of metrics.jsonl.
+    // The last training line and the last held-out loss of metrics.jsonl. The trainer ends every run
+    // with a held-out loss at its last step: a file without one was cut short.
+    std::optional<double> eval_step;
     if (fs::exists(run_dir / "metrics.jsonl")) {
-      for (const Json& line : read_jsonl_file(run_dir / "metrics.jsonl")) {
+      std::vector<Json> lines;
+      try {
+        lines = read_jsonl_file(run_dir / "metrics.jsonl");
+      } catch (const Error& e) {
+        note = fmt::format("skipped: {}", e.what());
+        return std::nullopt;
+      }
+      for (const Json& line : lines) {
         if (line.contains("loss")) {
           r.steps = number(line, "step");
           r.tokens = number(line, "tokens");
           r.train_loss = number(line, "loss");
           if (auto s = number(line, "seconds")) r.wall_seconds = s;
         }
-        if (line.contains("eval_loss")) r.eval_loss = number(line, "eval_loss");
+        if (line.contains("eval_loss")) {
+          r.eval_loss = number(line, "eval_loss");
+          eval_step = number(line, "step");
+        }
+      }
+      const std::optional<double> configured = number(config.at("train"), "steps");
+      if (configured && *configured > 0 && r.steps.value_or(0) < *configured) {
+        note = fmt::format(
+            "{}: skipped, unfinished: metrics.jsonl ends at step {:.0f} of {:.0f} (still training, or "
+            "stopped: `lab train --resume` or `lab run` continues it)",
+            run_dir.string(), r.steps.value_or(0), *configured);
+        return std::nullopt;
+      }
+      if (r.steps && eval_step != r.steps) {
+        note = fmt::format(
+            "{}: skipped, unfinished: metrics.jsonl has no held-out loss at its last step {:.0f} (cut short?)",
+            run_dir.string(), *r.steps);
+        return std::nullopt;
       }
     }
     if (!r.wall_seconds) r.wall_seconds = number(info, "train_seconds");
