@@ -63,6 +63,19 @@ TEST(ModelInfoCli, BadConfigsExitTwoNamingTheField) {
   EXPECT_NE(r.err.find("--norm"), std::string::npos) << r.err;
 }
 
+TEST(ModelInfoCli, AbsurdSizesAreUserErrorsNotNegativeCounts) {
+  // 8e9 x 8e9 overflows int64 in the attention matrices: a clear error, exit 2, nothing printed.
+  ProcessResult r = run_lab({"model-info", "--vocab", "100", "--max-seq-len", "30", "--d-model", "8000000000",
+                             "--layers", "100", "--json"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.err.find("overflows"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  // Large but representable: beyond the 1e14 parameters the lab accepts.
+  r = run_lab({"model-info", "--d-model", "4000000", "--layers", "1000", "--json"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.err.find("more than the 1e14"), std::string::npos) << r.err;
+}
+
 TEST(ModelInfoCli, JsonIsValidAndMatchesTheLibrary) {
   ProcessResult r = run_lab({"model-info", "--granularity", "8", "--expansion", "8", "--top-k", "1",
                              "--activation", "swiglu", "--seq-len", "64", "--json"});
