@@ -146,6 +146,13 @@ Command add_train_command(CLI::App& app, const GlobalOptions& global) {
             }
             TrainResult r = train(o->train, o->model, global.quiet, periodic_probe_hooks(o->probe_examples));
             if (global.quiet || r.rank != 0) return;
+            if (r.already_finished) {
+              std::cout << fmt::format(
+                  "{}: already finished at step {} (loss {:.4f}{}); nothing was changed\n", o->train.out_dir,
+                  r.steps, r.train_loss,
+                  std::isnan(r.eval_loss) ? "" : fmt::format(", held-out loss {:.4f}", r.eval_loss));
+              return;
+            }
             ParameterCounts p = count_parameters(r.model);
             std::cout << fmt::format("model: {}, {} parameters, {} active per token\n",
                                      to_string(r.model.ffn), p.total, p.active);

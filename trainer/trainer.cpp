@@ -253,6 +253,25 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
   }
 
   const fs::path metrics_file = run_dir / "metrics.jsonl";
+  if (c.resume && state.step >= total_steps) {
+    // A finished run resumed (a requeued job, a repeated command): report it as it stands and change
+    // nothing; evaluating and logging again would append a duplicate final line.
+    TrainResult result;
+    result.already_finished = true;
+    result.steps = state.step;
+    result.model = model_config;
+    result.rank = dist.rank();
+    result.world_size = dist.world_size();
+    result.eval_loss = std::numeric_limits<double>::quiet_NaN();
+    if (fs::exists(metrics_file)) {
+      for (const nlohmann::json& line : read_jsonl_file(metrics_file)) {
+        if (line.contains("loss")) result.train_loss = line.value("loss", 0.0);
+        if (line.contains("eval_loss")) result.eval_loss = line.value("eval_loss", result.eval_loss);
+      }
+    }
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+  }
   std::ofstream metrics;
   if (main_rank) {
     truncate_metrics(metrics_file, state.step);

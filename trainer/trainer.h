@@ -28,6 +28,7 @@ struct TrainResult {
   ModelConfig model;       // the model trained, vocabulary and length resolved from the data
   int rank = 0;            // this worker in data-parallel training (trainer/distributed.h); 0 alone
   int world_size = 1;      // workers that trained together
+  bool already_finished = false;  // --resume of a finished run: nothing was trained or written
 };
 
 // What the trainer calls back into; the trainer itself knows nothing about tasks.

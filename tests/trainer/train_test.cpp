@@ -174,6 +174,33 @@ TEST(Train, ResumeAfterKillNineIsBitIdenticalToAnUninterruptedRun) {
   EXPECT_EQ(final_loss(dir / "straight"), final_loss(killed));
 }
 
+TEST(Train, ResumingAFinishedRunSaysSoAndChangesNothing) {
+  TempDir dir;
+  ASSERT_EQ(
+      run_lab({"-q", "gen", "phonebook", "--entries", "32", "--out", (dir / "book").string()}).exit_code, 0);
+  const std::string run = (dir / "run").string();
+  ASSERT_EQ(run_lab(with({"--threads", "1", "-q", "train", "--data", (dir / "book").string(), "--out", run,
+                          "--steps", "8", "--batch-size", "8"},
+                         kTinyModel))
+                .exit_code,
+            0);
+  auto read = [](const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string metrics = read(dir / "run" / "metrics.jsonl");
+  const auto checkpoint = latest_checkpoint(dir / "run");
+  ASSERT_TRUE(checkpoint.has_value());
+  const std::string weights = read(*checkpoint);
+  ProcessResult r = run_lab({"--threads", "1", "train", "--data", (dir / "book").string(), "--out", run, "--resume"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("already finished at step 8"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("loss 0.0000"), std::string::npos) << r.out;
+  EXPECT_EQ(read(dir / "run" / "metrics.jsonl"), metrics) << "no duplicate final line";
+  EXPECT_EQ(latest_checkpoint(dir / "run"), checkpoint);
+  EXPECT_EQ(read(*checkpoint), weights);
+}
+
 TEST(Train, BadInputExitsTwoNamingIt) {
   TempDir dir;
   ASSERT_EQ(
