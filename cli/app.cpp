@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/runtime.h"
+#include "cli/validators.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 
@@ -46,7 +47,7 @@ int run_cli(int argc, char** argv) {
   bool show_version = false;
   app.add_flag("--version", show_version, "Print version, git commit, LibTorch, BLAS and threads, then exit");
   app.add_option("--threads", global.threads, "Compute threads (LibTorch intra-op; default: all cores)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->option_text("N");
   app.add_flag("-q,--quiet", global.quiet, "No progress bars or informational output; errors still print");
 

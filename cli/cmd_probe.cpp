@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "core/error.h"
 #include "probes/probe.h"
 
@@ -87,10 +88,10 @@ Command add_probe_command(CLI::App& app, const GlobalOptions& global) {
       ->option_text("FILE");
   cmd->add_option("--batch-size", o->probe.decode.batch_size, "Prompts decoded together")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option("--limit", o->probe.limit, "Probe only the first N examples of each split (0: all)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_flag("--no-cache", o->no_cache,
                 "Decode without the KV cache (recompute every step; for comparison)");
   cmd->add_option("--predictions", o->probe.predictions,

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/runtime.h"
+#include "cli/validators.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "experiments/runner.h"
@@ -41,11 +42,11 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--probe-batch-size", o->runner.probe.decode.batch_size,
                   "Prompts decoded together by the probes")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option("--flops-per-second", o->runner.flops_per_second,
                   "Training throughput assumed by the --dry-run time estimates")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_real());
   cmd->footer(
       "Presets are TOML files (experiments/presets/*.toml): a grid over tasks, data sizes, model families, "
       "seeds "

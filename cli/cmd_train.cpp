@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/model_flags.h"
 #include "cli/runtime.h"
+#include "cli/validators.h"
 #include "core/error.h"
 #include "models/accounting.h"
 #include "probes/probe.h"
@@ -64,7 +65,7 @@ Command add_train_command(CLI::App& app, const GlobalOptions& global) {
       ->group(data);
   cmd->add_option("--probe-examples", o->probe_examples, "Examples per split in each periodic probe")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->group(data);
   cmd->add_option("--checkpoint-every", t.checkpoint_every,
                   "Steps between checkpoints (0: at the end and on Ctrl-C)")

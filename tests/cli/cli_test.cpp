@@ -30,7 +30,14 @@ TEST(Cli, BadThreadCountsExitTwoAndNameTheFlag) {
     ProcessResult r = run_lab({"--threads", value, "--version"});
     EXPECT_EQ(r.exit_code, 2) << "--threads " << value;
     EXPECT_NE(r.err.find("--threads"), std::string::npos) << r.err;
+    // The bound is stated as a person would, not as 300 digits of the largest double.
+    EXPECT_LT(r.err.size(), 200u) << r.err;
   }
+  ProcessResult r = run_lab({"--threads", "0", "--version"});
+  EXPECT_NE(r.err.find("must be at least 1, got 0"), std::string::npos) << r.err;
+  r = run_lab({"probe", "some-run", "--limit", "-3"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--limit: must be at least 0, got -3"), std::string::npos) << r.err;
 }
 
 TEST(Cli, NoCommandPrintsUsageAndExitsTwo) {
