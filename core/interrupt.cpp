@@ -26,11 +26,13 @@ void install_interrupt_handlers() {
 
 bool interrupted() { return g_signal.load(std::memory_order_relaxed) != 0; }
 
+int pending_signal() { return g_signal.load(); }
+
+const char* signal_name(int signal) { return signal == SIGINT ? "Ctrl-C" : "SIGTERM"; }
+
 void throw_if_interrupted() {
   if (int signal = g_signal.load(); signal != 0) {
-    throw Interrupted(
-        fmt::format("interrupted ({}); partial output was removed", signal == SIGINT ? "Ctrl-C" : "SIGTERM"),
-        signal);
+    throw Interrupted(fmt::format("interrupted ({}); partial output was removed", signal_name(signal)), signal);
   }
 }
 

@@ -22,6 +22,12 @@ void install_interrupt_handlers();
 
 bool interrupted();
 
+// The signal that arrived (SIGINT or SIGTERM), 0 if none.
+int pending_signal();
+
+// "Ctrl-C" or "SIGTERM".
+const char* signal_name(int signal);
+
 // Throws lab::Interrupted if a signal arrived.
 void throw_if_interrupted();
 

@@ -114,16 +114,6 @@ double evaluate(Transformer& model, const Batcher& batcher, const TrainConfig& c
   return total[1] > 0 ? total[0] / total[1] : std::numeric_limits<double>::quiet_NaN();
 }
 
-// The signal of a pending Ctrl-C / SIGTERM, 0 if none.
-int pending_signal() {
-  try {
-    throw_if_interrupted();
-  } catch (const Interrupted& e) {
-    return e.signal();
-  }
-  return 0;
-}
-
 // CRC-32C of a manifest, from its hex text, to compare the workers' datasets.
 std::int64_t checksum_value(const std::string& hex) {
   try {
@@ -395,8 +385,14 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
     }
     if (stop_signal != 0 && !last) {
       if (main_rank) checkpoint();
-      throw_if_interrupted();
-      throw Interrupted(fmt::format("rank {}: stopped because another worker was interrupted", dist.rank()),
+      if (pending_signal() == 0) {
+        throw Interrupted(fmt::format("rank {}: stopped because another worker was interrupted", dist.rank()),
+                          stop_signal);
+      }
+      throw Interrupted(fmt::format("interrupted ({}) at step {} of {}; a checkpoint was saved: `lab train "
+                                    "--data {} --out {} --resume` (or the same `lab run`) continues the run",
+                                    signal_name(stop_signal), state.step, total_steps, c.data_dir,
+                                    run_dir.string()),
                         stop_signal);
     }
     if (eval_batcher && c.eval_every > 0 && state.step % c.eval_every == 0 && !last) {

@@ -216,6 +216,10 @@ TEST_F(DataParallel, CtrlCStopsEveryWorkerRankZeroSavesAndResumeIsBitIdentical) 
   ASSERT_TRUE(launcher.exited_within(60));
   ProcessResult r = launcher.finish();
   EXPECT_EQ(r.exit_code, 128 + SIGINT) << r.err;
+  // The message says what was kept and how to go on, not that output was removed.
+  EXPECT_NE(r.err.find("a checkpoint was saved"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--resume"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("partial output was removed"), std::string::npos) << r.err;
   auto saved = latest_checkpoint(stopped);
   ASSERT_TRUE(saved.has_value());
   ASSERT_LT(saved->filename().string(), "step-00000100.pt") << "the run finished before the Ctrl-C";
