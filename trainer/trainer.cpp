@@ -181,6 +181,10 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
   std::exception_ptr setup_error;
   try {
     data.emplace(Dataset::open(c.data_dir));
+    if (const std::uint64_t examples = data->split("train").size(); static_cast<std::uint64_t>(c.batch_size) > examples) {
+      fail("--batch-size {} is larger than the {} training examples of {}: use at most {}", c.batch_size, examples,
+           c.data_dir, examples);
+    }
     fit_model_to_data(model_config, *data);
     model_config.validate();
     manifest_checksum = data->manifest().at("manifest_crc32c").get<std::string>();

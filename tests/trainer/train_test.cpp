@@ -204,7 +204,7 @@ TEST(Train, ResumingAFinishedRunSaysSoAndChangesNothing) {
 TEST(Train, BadInputExitsTwoNamingIt) {
   TempDir dir;
   ASSERT_EQ(
-      run_lab({"-q", "gen", "phonebook", "--entries", "32", "--out", (dir / "book").string()}).exit_code, 0);
+      run_lab({"-q", "gen", "phonebook", "--entries", "100", "--out", (dir / "book").string()}).exit_code, 0);
   std::string book = (dir / "book").string();
   struct Case {
     std::vector<std::string> args;
@@ -216,6 +216,8 @@ TEST(Train, BadInputExitsTwoNamingIt) {
       {{"train", "--data", book, "--out", (dir / "r3").string(), "--max-seq-len", "5"}, "--max-seq-len"},
       {{"train", "--data", book, "--out", (dir / "r4").string(), "--heads", "3"}, "heads"},
       {{"train", "--data", book, "--out", (dir / "r5").string(), "--batch-size", "0"}, "--batch-size"},
+      {{"train", "--data", book, "--out", (dir / "r7").string(), "--batch-size", "100000000000"},
+       "larger than the 100 training examples"},
       {{"train", "--data", book, "--out", book}, "--resume"},  // exists and is not empty
       {{"train", "--data", book, "--out", (dir / "r6").string(), "--resume"}, "config.json"},
   };
@@ -224,6 +226,7 @@ TEST(Train, BadInputExitsTwoNamingIt) {
     EXPECT_EQ(r.exit_code, 2) << c.mentions << ": " << r.err;
     EXPECT_NE(r.err.find(c.mentions), std::string::npos) << r.err;
   }
+  EXPECT_FALSE(fs::exists(dir / "r7")) << "a refused batch size leaves no run directory";
 }
 
 TEST(Train, ANonFiniteLossStopsTrainingAndSaysAtWhichStep) {
