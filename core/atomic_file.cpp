@@ -1,7 +1,10 @@
 #include "core/atomic_file.h"
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -18,7 +21,33 @@ void fsync_directory(const std::filesystem::path& dir) {
   ::close(fd);
 }
 
+// The PID after `marker` at the end of `name` ("step-1.pt.tmp-4242" with ".tmp-" -> 4242).
+std::optional<pid_t> owner_pid(const std::string& name, const std::string& marker) {
+  const std::size_t at = name.rfind(marker);
+  if (at == std::string::npos || at + marker.size() == name.size()) return std::nullopt;
+  const std::string digits = name.substr(at + marker.size());
+  if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) return std::nullopt;
+  return static_cast<pid_t>(std::stol(digits));
+}
+
+bool process_is_gone(pid_t pid) { return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH; }
+
 }  // namespace
+
+int remove_stale_temporaries(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  int removed = 0;
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    std::optional<pid_t> pid = owner_pid(name, ".tmp-");
+    if (!pid && name.starts_with(".")) pid = owner_pid(name, ".partial-");
+    if (!pid || !process_is_gone(*pid)) continue;
+    std::error_code remove_ec;
+    if (fs::remove_all(entry.path(), remove_ec) > 0 && !remove_ec) ++removed;
+  }
+  return removed;
+}
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
   std::filesystem::path temporary = path;

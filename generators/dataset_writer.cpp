@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/build_info.h"
 #include "core/crc32c.h"
 #include "core/error.h"
@@ -227,6 +228,7 @@ nlohmann::json write_dataset(const Generator& generator, const WriteOptions& opt
   fs::create_directories(parent, ec);
   if (ec) fail("cannot create the directory {}: {}", parent.string(), ec.message());
   check_free_space(generator, parent);
+  remove_stale_temporaries(parent);  // .NAME.partial-PID of writers killed mid-write
 
   TemporaryDirectory temporary(parent / fmt::format(".{}.partial-{}", out.filename().string(), getpid()));
 

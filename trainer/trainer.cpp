@@ -214,6 +214,10 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
       }
     }
 
+    if (main_rank) {  // what a run killed mid-write left behind (checkpoint or config temporaries)
+      remove_stale_temporaries(run_dir);
+      remove_stale_temporaries(run_dir / "checkpoints");
+    }
     torch::manual_seed(c.seed);
     model = Transformer(model_config, device);
     optimizer = make_optimizer(model, c);

@@ -192,7 +192,11 @@ TEST(Train, ResumingAFinishedRunSaysSoAndChangesNothing) {
   const auto checkpoint = latest_checkpoint(dir / "run");
   ASSERT_TRUE(checkpoint.has_value());
   const std::string weights = read(*checkpoint);
+  // What a kill -9 during a checkpoint write leaves (PID 999999999 is above any PID Linux hands out).
+  const fs::path stale = dir / "run" / "checkpoints" / "step-00000009.pt.tmp-999999999";
+  std::ofstream(stale) << "torn";
   ProcessResult r = run_lab({"--threads", "1", "train", "--data", (dir / "book").string(), "--out", run, "--resume"});
+  EXPECT_FALSE(fs::exists(stale)) << "a dead writer's temporary file is removed by the next run";
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("already finished at step 8"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("loss 0.0000"), std::string::npos) << r.out;
