@@ -59,18 +59,14 @@ const lab::Dataset& dataset(const std::string& task) {
   return cache.at(task);
 }
 
-std::map<std::string, double> no_cache_seconds;  // per task
-
-void decode(benchmark::State& state, const std::string& task, bool use_cache) {
-  const lab::Dataset& data = dataset(task);
-  const lab::DatasetSplit& test = data.split("test");
-  std::vector<std::span<const lab::Token>> prompts;
-  std::size_t longest_answer = 0;
+// The benchmark's model (random weights, d 128, 4 layers, 4 heads) for `data`, long enough for its
+// longest example.
+lab::Transformer bench_model(const lab::Dataset& data) {
   std::int64_t longest = 0;
-  for (std::uint64_t i = 0; i < test.size(); ++i) {
-    prompts.push_back(test.example(i).prompt());
-    longest_answer = std::max(longest_answer, test.example(i).answer().size());
-    longest = std::max<std::int64_t>(longest, test.example(i).tokens.size());
+  for (const std::string& name : data.split_names()) {
+    const lab::DatasetSplit& split = data.split(name);
+    for (std::uint64_t i = 0; i < split.size(); ++i)
+      longest = std::max<std::int64_t>(longest, split.example(i).tokens.size());
   }
   lab::ModelConfig c;
   c.vocab_size = static_cast<std::int64_t>(data.vocabulary().size());
@@ -79,7 +75,21 @@ void decode(benchmark::State& state, const std::string& task, bool use_cache) {
   c.layers = 4;
   c.heads = 4;
   torch::manual_seed(0);
-  lab::Transformer model(c);
+  return lab::Transformer(c);
+}
+
+std::map<std::string, double> no_cache_seconds;  // per task
+
+void decode(benchmark::State& state, const std::string& task, bool use_cache) {
+  const lab::Dataset& data = dataset(task);
+  const lab::DatasetSplit& test = data.split("test");
+  std::vector<std::span<const lab::Token>> prompts;
+  std::size_t longest_answer = 0;
+  for (std::uint64_t i = 0; i < test.size(); ++i) {
+    prompts.push_back(test.example(i).prompt());
+    longest_answer = std::max(longest_answer, test.example(i).answer().size());
+  }
+  lab::Transformer model = bench_model(data);
   lab::DecodeOptions options{256, use_cache};
   lab::greedy_decode(model, prompts, static_cast<std::int64_t>(longest_answer), options);  // warm-up
   const auto start = std::chrono::steady_clock::now();
@@ -113,20 +123,7 @@ std::map<std::string, double> probe_seconds;  // per task, without predictions
 
 void probe(benchmark::State& state, const std::string& task, bool predictions) {
   const lab::Dataset& data = dataset(task);
-  std::int64_t longest = 0;
-  for (const std::string& name : data.split_names()) {
-    const lab::DatasetSplit& split = data.split(name);
-    for (std::uint64_t i = 0; i < split.size(); ++i)
-      longest = std::max<std::int64_t>(longest, split.example(i).tokens.size());
-  }
-  lab::ModelConfig c;
-  c.vocab_size = static_cast<std::int64_t>(data.vocabulary().size());
-  c.max_seq_len = longest;
-  c.d_model = 128;
-  c.layers = 4;
-  c.heads = 4;
-  torch::manual_seed(0);
-  lab::Transformer model(c);
+  lab::Transformer model = bench_model(data);
   lab::ProbeOptions options;
   auto once = [&] {
     std::vector<nlohmann::json> lines;
