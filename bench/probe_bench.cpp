@@ -10,7 +10,8 @@
 // same process. The phone-book cached case is the "recall over 1e3 queries in under 2 s".
 // The probe_* cases time a whole probe (decode + score) of the same splits, without and with the
 // predictions file's lines (built and serialized as `lab probe --predictions` writes them);
-// `x_no_predictions` is the second over the first.
+// `x_no_predictions` is the second over the first. The score_* cases time the scoring alone, with
+// and without those lines: the absolute cost of --predictions.
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -141,6 +142,40 @@ void probe(benchmark::State& state, const std::string& task, bool predictions) {
   if (!predictions) probe_seconds[task] = seconds;
   if (predictions && probe_seconds.contains(task)) state.counters["x_no_predictions"] = seconds / probe_seconds[task];
 }
+
+// Scoring alone (the stored answers, no decoding), with and without the predictions' lines: the cost
+// --predictions adds, free of the decoding's noise.
+void score(benchmark::State& state, const std::string& task, bool predictions) {
+  const lab::Dataset& data = dataset(task);
+  std::vector<std::vector<lab::Token>> test_answers, control_answers;
+  for (const char* name : {"test", "control"}) {
+    if (task != "phonebook" && std::string(name) == "control") continue;
+    const lab::DatasetSplit& split = data.split(name);
+    auto& answers = std::string(name) == "test" ? test_answers : control_answers;
+    for (std::uint64_t i = 0; i < split.size(); ++i) {
+      auto a = split.example(i).answer();
+      answers.emplace_back(a.begin(), a.end());
+    }
+  }
+  const nlohmann::json parameters = {{"total", 1000}, {"active", 1000}};
+  for (auto _ : state) {
+    std::vector<nlohmann::json> lines;
+    std::vector<nlohmann::json>* out = predictions ? &lines : nullptr;
+    nlohmann::json result = task == "phonebook"
+                                ? lab::score_phonebook_answers(data, test_answers, control_answers, parameters, out)
+                                : lab::score_graph_answers(data, data.split("test"), test_answers, out);
+    std::string text;
+    for (const nlohmann::json& line : lines) text += line.dump() + "\n";
+    benchmark::DoNotOptimize(text.data());
+    benchmark::DoNotOptimize(result);
+  }
+}
+
+BENCHMARK_CAPTURE(score, shortest_path, std::string("shortest-path"), false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(score, shortest_path_predictions, std::string("shortest-path"), true)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(score, phonebook, std::string("phonebook"), false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(score, phonebook_predictions, std::string("phonebook"), true)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_CAPTURE(probe, shortest_path, std::string("shortest-path"), false)
     ->Unit(benchmark::kMillisecond)
