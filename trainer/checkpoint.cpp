@@ -35,6 +35,11 @@ void save_checkpoint(const fs::path& run_dir, torch::nn::Module& model, torch::o
   archive.write("step", torch::tensor(state.step, torch::kInt64));
   archive.write("tokens_seen", torch::tensor(state.tokens_seen, torch::kInt64));
   archive.write("seconds", torch::tensor(state.seconds, torch::kFloat64));
+  archive.write("window_sums", torch::tensor(std::vector<double>(state.window_sums.begin(), state.window_sums.end()),
+                                             torch::kFloat64));
+  archive.write("window_counts", torch::tensor(std::vector<std::int64_t>{state.window_steps, state.window_tokens},
+                                               torch::kInt64));
+  archive.write("window_seconds", torch::tensor(state.window_seconds, torch::kFloat64));
   std::ostringstream bytes;
   archive.save_to(bytes);
 
@@ -72,6 +77,15 @@ CheckpointState load_checkpoint(const fs::path& file, torch::nn::Module& model,
     state.tokens_seen = tokens.item<std::int64_t>();
     torch::Tensor seconds;  // absent from checkpoints written before it was recorded
     if (archive.try_read("seconds", seconds)) state.seconds = seconds.item<double>();
+    torch::Tensor sums, counts, window_seconds;  // absent before the window was recorded: an empty window
+    if (archive.try_read("window_sums", sums) && sums.numel() == 4) {
+      for (int i = 0; i < 4; ++i) state.window_sums[i] = sums[i].item<double>();
+    }
+    if (archive.try_read("window_counts", counts) && counts.numel() == 2) {
+      state.window_steps = counts[0].item<std::int64_t>();
+      state.window_tokens = counts[1].item<std::int64_t>();
+    }
+    if (archive.try_read("window_seconds", window_seconds)) state.window_seconds = window_seconds.item<double>();
   } catch (const c10::Error& e) {
     fail("{}: cannot load the checkpoint ({}); delete it to resume from the one before", file.string(),
          e.what_without_backtrace());

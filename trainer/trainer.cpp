@@ -287,10 +287,6 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
     return seconds_before +
            std::chrono::duration<double>(std::chrono::steady_clock::now() - loop_start).count();
   };
-  auto checkpoint = [&] {
-    state.seconds = training_seconds();
-    save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
-  };
   auto run_probe = [&] {
     // Every rank probes and rank 0 logs: a rank that went on would wait for rank 0 in the next
     // collective, and a probe longer than LAB_DIST_TIMEOUT_S would fail the run.
@@ -308,9 +304,30 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
   std::int64_t epoch_in_plan = -1;
   std::vector<std::vector<std::uint64_t>> plan;
   std::vector<torch::Tensor> parameters = model->parameters();
+  // The metrics window: sums since the last metrics.jsonl line (this worker's share of the losses),
+  // restored from the checkpoint so that a resumed run logs what an uninterrupted one would.
   double window_loss = 0, window_aux = 0, window_lb = 0, window_z = 0, last_loss = 0;
-  std::int64_t window_steps = 0, window_tokens = 0;
-  auto window_start = std::chrono::steady_clock::now();
+  if (main_rank) {  // the stored sums are every worker's together
+    window_loss = state.window_sums[0];
+    window_aux = state.window_sums[1];
+    window_lb = state.window_sums[2];
+    window_z = state.window_sums[3];
+  }
+  std::int64_t window_steps = state.window_steps, window_tokens = state.window_tokens;
+  auto window_start = std::chrono::steady_clock::now() -
+                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                          std::chrono::duration<double>(state.window_seconds));
+  // Every worker calls it (the open window is summed over them); rank 0 writes.
+  auto checkpoint = [&] {
+    const std::vector<double> sums = dist.sum({window_loss, window_aux, window_lb, window_z});
+    if (!main_rank) return;
+    state.seconds = training_seconds();
+    std::copy(sums.begin(), sums.end(), state.window_sums.begin());
+    state.window_steps = window_steps;
+    state.window_tokens = window_tokens;
+    state.window_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+    save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
+  };
   model->train();
 
   for (std::int64_t step = state.step; step < total_steps; ++step) {
@@ -392,7 +409,7 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
       window_start = std::chrono::steady_clock::now();
     }
     if (stop_signal != 0 && !last) {
-      if (main_rank) checkpoint();
+      checkpoint();
       if (pending_signal() == 0) {
         throw Interrupted(fmt::format("rank {}: stopped because another worker was interrupted", dist.rank()),
                           stop_signal);
@@ -410,9 +427,7 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
       run_probe();
       window_start = std::chrono::steady_clock::now();  // tokens/s counts training only
     }
-    if (main_rank && c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0 && !last) {
-      checkpoint();
-    }
+    if (c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0 && !last) checkpoint();
     progress.update(static_cast<std::uint64_t>(state.step));
   }
   progress.finish();
@@ -427,7 +442,7 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
                                   : std::numeric_limits<double>::quiet_NaN();
   if (eval_batcher) log({{"step", state.step}, {"eval_loss", result.eval_loss}});
   if (c.probe_every > 0) run_probe();
-  if (main_rank) checkpoint();
+  checkpoint();
   dist.barrier();  // no worker reports success before rank 0 has saved
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

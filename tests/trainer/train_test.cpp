@@ -141,7 +141,7 @@ TEST(Train, ResumeAfterKillNineIsBitIdenticalToAnUninterruptedRun) {
       run_lab({"-q", "gen", "phonebook", "--entries", "256", "--out", (dir / "book").string()}).exit_code, 0);
   auto args = [&](const std::string& out) {
     return with({"--threads", "1", "-q", "train", "--data", (dir / "book").string(), "--out", out, "--steps",
-                 "120", "--batch-size", "16", "--checkpoint-every", "3", "--experts", "4"},
+                 "120", "--batch-size", "16", "--checkpoint-every", "3", "--log-every", "7", "--experts", "4"},
                 kTinyModel);
   };
   ASSERT_EQ(run_lab(args((dir / "straight").string())).exit_code, 0);
@@ -172,6 +172,19 @@ TEST(Train, ResumeAfterKillNineIsBitIdenticalToAnUninterruptedRun) {
   Transformer b = load_run(killed);
   EXPECT_TRUE(same_weights(a, b));
   EXPECT_EQ(final_loss(dir / "straight"), final_loss(killed));
+  // Every logged window is the same, the one open at the kill too (its sums are in the checkpoint):
+  // with a line every 7 steps and a checkpoint every 3, the checkpoints from step 30 to 41 the kill
+  // can meet all fall inside a window.
+  auto training_lines = [](const fs::path& run) {
+    std::vector<nlohmann::json> lines;
+    std::ifstream in(run / "metrics.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      auto j = nlohmann::json::parse(line);
+      if (j.contains("loss")) lines.push_back({j.at("step"), j.at("loss"), j.at("aux_loss"), j.at("tokens")});
+    }
+    return lines;
+  };
+  EXPECT_EQ(training_lines(dir / "straight"), training_lines(killed));
 }
 
 TEST(Train, ResumingAFinishedRunSaysSoAndChangesNothing) {
