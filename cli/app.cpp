@@ -84,6 +84,9 @@ int run_cli(int argc, char** argv) {
   } catch (const Error& e) {
     std::cerr << "lab: error: " << e.what() << '\n';
     return kExitUsage;
+  } catch (const PeerFailure& e) {
+    std::cerr << "lab: error: " << e.what() << '\n';
+    return kExitInternal;
   } catch (const std::exception& e) {
     std::cerr << "lab: internal error: " << e.what() << '\n';
     return kExitInternal;
