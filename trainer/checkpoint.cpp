@@ -1,11 +1,13 @@
 #include "trainer/checkpoint.h"
 
 #include <algorithm>
+#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "core/atomic_file.h"
+#include "core/crc32c.h"
 #include "core/error.h"
 
 namespace lab {
@@ -21,6 +23,37 @@ std::vector<fs::path> checkpoints(const fs::path& run_dir) {
   }
   std::sort(files.begin(), files.end());  // zero-padded step numbers sort in step order
   return files;
+}
+
+// step-00000100.pt -> step-00000100.pt.crc32c: the CRC-32C of the checkpoint's bytes, in hex.
+fs::path checksum_file(const fs::path& checkpoint) {
+  fs::path file = checkpoint;
+  file += ".crc32c";
+  return file;
+}
+
+// The checkpoint's bytes, checked against its checksum file (written before the checkpoint itself, so
+// every checkpoint this lab wrote has one; one without it predates checksums and is read unchecked).
+std::string verified_bytes(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) fail("{}: cannot open the checkpoint", file.string());
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ifstream sum_in(checksum_file(file));
+  std::string recorded;
+  if (sum_in && std::getline(sum_in, recorded)) {
+    const std::string actual = fmt::format("{:08x}", crc32c(0, bytes.data(), bytes.size()));
+    if (actual != recorded) {
+      std::vector<fs::path> all = checkpoints(file.parent_path().parent_path());
+      auto it = std::find(all.begin(), all.end(), file);
+      const std::string previous =
+          it != all.end() && it != all.begin()
+              ? fmt::format("; the previous one is {} (delete this one to resume from it)", (it - 1)->string())
+              : "";
+      fail("{}: checksum {} does not match the recorded {}: the checkpoint is corrupt{}", file.string(), actual,
+           recorded, previous);
+    }
+  }
+  return bytes;
 }
 
 }  // namespace
@@ -47,11 +80,16 @@ void save_checkpoint(const fs::path& run_dir, torch::nn::Module& model, torch::o
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) fail("cannot create {}: {}", dir.string(), ec.message());
-  write_file_atomically(dir / fmt::format("step-{:08d}.pt", state.step), bytes.str());
+  const fs::path file = dir / fmt::format("step-{:08d}.pt", state.step);
+  const std::string data = bytes.str();
+  write_file_atomically(checksum_file(file), fmt::format("{:08x}\n", crc32c(0, data.data(), data.size())));
+  write_file_atomically(file, data);
 
   std::vector<fs::path> files = checkpoints(run_dir);
-  for (std::size_t i = 0; i + static_cast<std::size_t>(std::max(keep, 1)) < files.size(); ++i)
+  for (std::size_t i = 0; i + static_cast<std::size_t>(std::max(keep, 1)) < files.size(); ++i) {
     fs::remove(files[i], ec);
+    fs::remove(checksum_file(files[i]), ec);
+  }
 }
 
 std::optional<fs::path> latest_checkpoint(const fs::path& run_dir) {
@@ -65,7 +103,8 @@ CheckpointState load_checkpoint(const fs::path& file, torch::nn::Module& model,
   CheckpointState state;
   try {
     torch::serialize::InputArchive archive, model_archive, optimizer_archive;
-    archive.load_from(file.string());
+    const std::string bytes = verified_bytes(file);
+    archive.load_from(bytes.data(), bytes.size());
     archive.read("model", model_archive);
     archive.read("optimizer", optimizer_archive);
     model.load(model_archive);
@@ -96,7 +135,8 @@ CheckpointState load_checkpoint(const fs::path& file, torch::nn::Module& model,
 void load_model_weights(const fs::path& file, torch::nn::Module& model) {
   try {
     torch::serialize::InputArchive archive, model_archive;
-    archive.load_from(file.string());
+    const std::string bytes = verified_bytes(file);
+    archive.load_from(bytes.data(), bytes.size());
     archive.read("model", model_archive);
     model.load(model_archive);
   } catch (const c10::Error& e) {

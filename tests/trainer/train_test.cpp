@@ -218,6 +218,42 @@ TEST(Train, ResumingAFinishedRunSaysSoAndChangesNothing) {
   EXPECT_EQ(read(*checkpoint), weights);
 }
 
+TEST(Train, ACorruptCheckpointIsRefusedNamingItAndThePreviousOne) {
+  TempDir dir;
+  ASSERT_EQ(
+      run_lab({"-q", "gen", "phonebook", "--entries", "32", "--out", (dir / "book").string()}).exit_code, 0);
+  const std::string run = (dir / "run").string();
+  ASSERT_EQ(run_lab(with({"--threads", "1", "-q", "train", "--data", (dir / "book").string(), "--out", run,
+                          "--steps", "8", "--batch-size", "8", "--checkpoint-every", "4"},
+                         kTinyModel))
+                .exit_code,
+            0);
+  const fs::path newest = dir / "run" / "checkpoints" / "step-00000008.pt";
+  ASSERT_TRUE(fs::exists(newest));
+  ASSERT_TRUE(fs::exists(dir / "run" / "checkpoints" / "step-00000008.pt.crc32c"));
+  {  // one byte in the middle, as a bad disk or a bad copy would
+    std::fstream f(newest, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(fs::file_size(newest) / 2));
+    char c = 0;
+    f.get(c);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(newest) / 2));
+    f.put(static_cast<char>(c ^ 0x5a));
+  }
+  ProcessResult probe = run_lab({"--threads", "1", "probe", run});
+  EXPECT_EQ(probe.exit_code, 2) << probe.err;
+  EXPECT_NE(probe.err.find("step-00000008.pt: checksum"), std::string::npos) << probe.err;
+  EXPECT_NE(probe.err.find("step-00000004.pt"), std::string::npos) << "offers the previous one: " << probe.err;
+  // Training cannot resume from it either; it must not go on silently with other weights.
+  ProcessResult resumed = run_lab({"--threads", "1", "train", "--data", (dir / "book").string(), "--out", run,
+                                   "--resume"});
+  EXPECT_EQ(resumed.exit_code, 2) << resumed.err;
+  EXPECT_NE(resumed.err.find("corrupt"), std::string::npos) << resumed.err;
+  // The previous checkpoint still probes.
+  ProcessResult previous = run_lab({"--threads", "1", "probe", run, "--checkpoint",
+                                    (dir / "run" / "checkpoints" / "step-00000004.pt").string()});
+  EXPECT_EQ(previous.exit_code, 0) << previous.err;
+}
+
 TEST(Train, BadInputExitsTwoNamingIt) {
   TempDir dir;
   ASSERT_EQ(
