@@ -34,13 +34,13 @@ bool process_is_gone(pid_t pid) { return pid > 0 && ::kill(pid, 0) != 0 && errno
 
 }  // namespace
 
-int remove_stale_temporaries(const std::filesystem::path& dir) {
+int remove_stale_temporaries(const std::filesystem::path& dir, Leftovers which) {
   namespace fs = std::filesystem;
   int removed = 0;
   std::error_code ec;
   for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    std::optional<pid_t> pid = owner_pid(name, ".tmp-");
+    std::optional<pid_t> pid = which == Leftovers::all ? owner_pid(name, ".tmp-") : std::nullopt;
     if (!pid && name.starts_with(".")) pid = owner_pid(name, ".partial-");
     if (!pid || !process_is_gone(*pid)) continue;
     std::error_code remove_ec;

@@ -228,7 +228,7 @@ nlohmann::json write_dataset(const Generator& generator, const WriteOptions& opt
   fs::create_directories(parent, ec);
   if (ec) fail("cannot create the directory {}: {}", parent.string(), ec.message());
   check_free_space(generator, parent);
-  remove_stale_temporaries(parent);  // .NAME.partial-PID of writers killed mid-write
+  remove_stale_temporaries(parent, Leftovers::partial_directories);  // of writers killed mid-write
 
   TemporaryDirectory temporary(parent / fmt::format(".{}.partial-{}", out.filename().string(), getpid()));
 

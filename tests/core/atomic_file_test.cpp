@@ -36,6 +36,12 @@ TEST(StaleTemporaries, FilesAndPartialDirectoriesOfDeadProcessesGoTheRestStays) 
   fs::create_directories(dir / (".data.partial-" + alive));
   fs::create_directories(dir / ("data.partial-" + dead));  // not hidden: not the writer's name
 
+  // In a user's directory only the dataset writer's own directories go.
+  EXPECT_EQ(remove_stale_temporaries(dir.path(), Leftovers::partial_directories), 1);
+  EXPECT_TRUE(fs::exists(dir / ("config.json.tmp-" + dead)));
+  EXPECT_FALSE(fs::exists(dir / (".data.partial-" + dead)));
+  fs::create_directories(dir / (".data.partial-" + dead));  // again, for the check of every kind
+
   EXPECT_EQ(remove_stale_temporaries(dir.path()), 3);
   EXPECT_FALSE(fs::exists(dir / ("step-00000010.pt.tmp-" + dead)));
   EXPECT_FALSE(fs::exists(dir / ("config.json.tmp-" + dead)));
