@@ -140,7 +140,8 @@ void probe(benchmark::State& state, const std::string& task, bool predictions) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
                          static_cast<double>(state.iterations());
   if (!predictions) probe_seconds[task] = seconds;
-  if (predictions && probe_seconds.contains(task)) state.counters["x_no_predictions"] = seconds / probe_seconds[task];
+  if (predictions && probe_seconds.contains(task))
+    state.counters["x_no_predictions"] = seconds / probe_seconds[task];
 }
 
 // Scoring alone (the stored answers, no decoding), with and without the predictions' lines: the cost
@@ -161,9 +162,10 @@ void score(benchmark::State& state, const std::string& task, bool predictions) {
   for (auto _ : state) {
     std::vector<nlohmann::json> lines;
     std::vector<nlohmann::json>* out = predictions ? &lines : nullptr;
-    nlohmann::json result = task == "phonebook"
-                                ? lab::score_phonebook_answers(data, test_answers, control_answers, parameters, out)
-                                : lab::score_graph_answers(data, data.split("test"), test_answers, out);
+    nlohmann::json result =
+        task == "phonebook"
+            ? lab::score_phonebook_answers(data, test_answers, control_answers, parameters, out)
+            : lab::score_graph_answers(data, data.split("test"), test_answers, out);
     std::string text;
     for (const nlohmann::json& line : lines) text += line.dump() + "\n";
     benchmark::DoNotOptimize(text.data());
@@ -175,7 +177,8 @@ BENCHMARK_CAPTURE(score, shortest_path, std::string("shortest-path"), false)->Un
 BENCHMARK_CAPTURE(score, shortest_path_predictions, std::string("shortest-path"), true)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(score, phonebook, std::string("phonebook"), false)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(score, phonebook_predictions, std::string("phonebook"), true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(score, phonebook_predictions, std::string("phonebook"), true)
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_CAPTURE(probe, shortest_path, std::string("shortest-path"), false)
     ->Unit(benchmark::kMillisecond)

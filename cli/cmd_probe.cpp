@@ -43,17 +43,20 @@ void print_probe(const nlohmann::json& p) {
   }
   // Where the wrong answers go: every error class with its share of the probed examples.
   if (p.contains("errors")) {
-    const nlohmann::json& errors = p.at("errors").contains("test") ? p.at("errors").at("test") : p.at("errors");
+    const nlohmann::json& errors =
+        p.at("errors").contains("test") ? p.at("errors").at("test") : p.at("errors");
     std::string line;
     const auto examples = static_cast<double>(m.at("examples").get<std::int64_t>());
     for (const auto& [name, count] : errors.at("counts").items()) {
       if (name == "correct" || name == "exact" || count.get<long>() == 0) continue;
-      line += fmt::format("{}{} {:.1f}%", line.empty() ? "" : ", ", name, 100.0 * count.get<double>() / examples);
+      line +=
+          fmt::format("{}{} {:.1f}%", line.empty() ? "" : ", ", name, 100.0 * count.get<double>() / examples);
     }
     std::cout << fmt::format("  errors      {}\n", line.empty() ? "none" : line);
   }
   if (p.contains("predictions")) {
-    std::cout << fmt::format("  predictions {} lines in {}\n", p.at("predictions").at("lines").get<std::int64_t>(),
+    std::cout << fmt::format("  predictions {} lines in {}\n",
+                             p.at("predictions").at("lines").get<std::int64_t>(),
                              p.at("predictions").at("file").get<std::string>());
   }
   for (const auto& layer : p.at("routers")) {
@@ -94,10 +97,11 @@ Command add_probe_command(CLI::App& app, const GlobalOptions& global) {
       ->check(non_negative_number());
   cmd->add_flag("--no-cache", o->no_cache,
                 "Decode without the KV cache (recompute every step; for comparison)");
-  cmd->add_option("--predictions", o->probe.predictions,
-                  "Also write every decoded answer to FILE, one JSON line per probed example: split, index, "
-                  "prompt, expected and decoded answer (text and ids), each metric's verdict and error class, "
-                  "and the example's facts (graph size, distance, number of shortest paths; the name)")
+  cmd->add_option(
+         "--predictions", o->probe.predictions,
+         "Also write every decoded answer to FILE, one JSON line per probed example: split, index, "
+         "prompt, expected and decoded answer (text and ids), each metric's verdict and error class, "
+         "and the example's facts (graph size, distance, number of shortest paths; the name)")
       ->option_text("FILE.jsonl");
   cmd->add_flag("--json", o->json, "Print probe.json instead of the summary");
   return {cmd, [o, &global] {

@@ -32,7 +32,8 @@ const char* signal_name(int signal) { return signal == SIGINT ? "Ctrl-C" : "SIGT
 
 void throw_if_interrupted() {
   if (int signal = g_signal.load(); signal != 0) {
-    throw Interrupted(fmt::format("interrupted ({}); partial output was removed", signal_name(signal)), signal);
+    throw Interrupted(fmt::format("interrupted ({}); partial output was removed", signal_name(signal)),
+                      signal);
   }
 }
 

@@ -302,7 +302,8 @@ void GraphParams::validate() const {
   if (node_tokens > 4096) fail("--node-tokens must be at most 4096, got {}", node_tokens);
   if (!(degree > 0)) fail("--degree must be positive, got {}", degree);
   if (prompt_format != 1 && prompt_format != 2) {
-    fail("--prompt-format must be 1 (undelimited edges, to reproduce old datasets) or 2, got {}", prompt_format);
+    fail("--prompt-format must be 1 (undelimited edges, to reproduce old datasets) or 2, got {}",
+         prompt_format);
   }
   if (!(degree <= nodes_min - 1)) {
     fail("--degree ({}) must be at most --nodes-min - 1 ({}): a graph cannot have a higher mean degree",

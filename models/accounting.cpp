@@ -10,8 +10,9 @@ namespace {
 // Parameter counts in checked arithmetic: a model too large for int64 (a typo such as --d-model
 // 8000000000) is a user error naming the size, not a negative count.
 [[noreturn]] void overflow() {
-  fail("model config: the parameter count overflows 64 bits; d_model, layers, experts and their widths are "
-       "far too large");
+  fail(
+      "model config: the parameter count overflows 64 bits; d_model, layers, experts and their widths are "
+      "far too large");
 }
 int64_t mul(int64_t a, int64_t b) {
   int64_t r = 0;
@@ -45,7 +46,7 @@ ParameterCounts count_parameters(const ModelConfig& c) {
   p.embedding = mul(2, c.vocab_size, d);  // token embedding + output head
   if (c.positions == PositionKind::learned) p.embedding = add(p.embedding, mul(c.max_seq_len, d));
 
-  const int64_t attention = mul(4, d, d);                           // qkv [3d, d] + output [d, d], no biases
+  const int64_t attention = mul(4, d, d);                          // qkv [3d, d] + output [d, d], no biases
   int64_t per_layer = add(mul(2, norm_parameters(c)), attention);  // pre-attention and pre-FFN norms
   int64_t active_per_layer = per_layer;
   if (c.is_moe()) {
@@ -67,8 +68,10 @@ ParameterCounts count_parameters(const ModelConfig& c) {
   p.active = add(p.embedding, p.active_non_embedding);
   constexpr int64_t kMostParameters = 100'000'000'000'000;  // 1e14: far beyond any model that trains
   if (p.total > kMostParameters) {
-    fail("model config: {} parameters is more than the 1e14 the lab accepts; check d_model, layers and experts",
-         p.total);
+    fail(
+        "model config: {} parameters is more than the 1e14 the lab accepts; check d_model, layers and "
+        "experts",
+        p.total);
   }
   return p;
 }

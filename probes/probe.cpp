@@ -128,7 +128,8 @@ nlohmann::json score_graph_answers(const Dataset& data, const DatasetSplit& spli
       if (v.first_bad_hop > 0) verdict["first_bad_hop"] = v.first_bad_hop;
     } else {
       const bool correct = score_connectivity(ex.answer(), answers[i]);
-      const std::string error = connectivity_error_name(classify_connectivity_answer(ex.answer(), answers[i]));
+      const std::string error =
+          connectivity_error_name(classify_connectivity_answer(ex.answer(), answers[i]));
       tally.add(ex.answer().front() == graph_token::yes, correct);
       for (Cell* c : {&all, &by_nodes[nodes]}) {
         ++c->count;
@@ -168,7 +169,8 @@ nlohmann::json score_graph_answers(const Dataset& data, const DatasetSplit& spli
     metrics["path_first_hop"] = ratio(all.first_hop, n);
     metrics["accuracy"] = metrics["path_valid"];
     for (PathError e : kPathErrors) {
-      if (e != PathError::none) metrics[fmt::format("error_{}", path_error_name(e))] = ratio(all.errors[path_error_name(e)], n);
+      if (e != PathError::none)
+        metrics[fmt::format("error_{}", path_error_name(e))] = ratio(all.errors[path_error_name(e)], n);
     }
     auto cell_json = [&](const Cell& c) {
       return nlohmann::json{{"count", c.count},
@@ -177,7 +179,8 @@ nlohmann::json score_graph_answers(const Dataset& data, const DatasetSplit& spli
                             {"first_hop", ratio(c.first_hop, c.count)}};
     };
     for (const auto& [nodes, c] : by_nodes) breakdown["by_nodes"][std::to_string(nodes)] = cell_json(c);
-    for (const auto& [edges, c] : by_length) breakdown["by_path_length"][std::to_string(edges)] = cell_json(c);
+    for (const auto& [edges, c] : by_length)
+      breakdown["by_path_length"][std::to_string(edges)] = cell_json(c);
     errors["counts"] = counts(all);
     for (const auto& [nodes, c] : by_nodes) errors["by_nodes"][std::to_string(nodes)] = counts(c);
     for (const auto& [edges, c] : by_length) errors["by_path_length"][std::to_string(edges)] = counts(c);
@@ -192,7 +195,8 @@ nlohmann::json score_graph_answers(const Dataset& data, const DatasetSplit& spli
     metrics["connected_share"] = ratio(tally.yes_total, n);
     for (ConnectivityError e : kConnectivityErrors) {
       if (e != ConnectivityError::none) {
-        metrics[fmt::format("error_{}", connectivity_error_name(e))] = ratio(all.errors[connectivity_error_name(e)], n);
+        metrics[fmt::format("error_{}", connectivity_error_name(e))] =
+            ratio(all.errors[connectivity_error_name(e)], n);
       }
     }
     // The balanced figures: how often each label is answered wrongly, among the pairs that carry it.
@@ -252,13 +256,17 @@ nlohmann::json score_phonebook_answers(const Dataset& data, std::span<const std:
                {"wrong_positions", wrong_positions},
                {"malformed", s.malformed}}},
              {"facts",
-              {{"name", prompt.size() >= 3 ? vocabulary.render(prompt.subspan(1, prompt.size() - 3)) : ""}}}});
+              {{"name",
+                prompt.size() >= 3 ? vocabulary.render(prompt.subspan(1, prompt.size() - 3)) : ""}}}});
       }
     }
     const auto n = static_cast<double>(answers.size());
     nlohmann::json histogram = nlohmann::json::object();
     for (int k = 0; k <= kPhoneDigits; ++k) histogram[std::to_string(k)] = digits_wrong[k];
-    nlohmann::json errors = {{"counts", {{"exact", exact}, {"wrong_digits", static_cast<long>(answers.size()) - exact - malformed}, {"malformed", malformed}}},
+    nlohmann::json errors = {{"counts",
+                              {{"exact", exact},
+                               {"wrong_digits", static_cast<long>(answers.size()) - exact - malformed},
+                               {"malformed", malformed}}},
                              {"digits_wrong", histogram},
                              {"wrong_by_position", wrong_at}};
     return Recall{ratio(exact, n), ratio(digits, n * kPhoneDigits), std::move(errors)};
@@ -400,7 +408,8 @@ nlohmann::json probe_run(const fs::path& run_dir, const ProbeOptions& options, c
   load_model_weights(weights, *model);
 
   std::vector<nlohmann::json> predictions;
-  nlohmann::json result = probe_model(model, data, options, options.predictions.empty() ? nullptr : &predictions);
+  nlohmann::json result =
+      probe_model(model, data, options, options.predictions.empty() ? nullptr : &predictions);
   const double mean_length = mean_train_length(data);
   result["run"] = {{"dir", run_dir.string()},
                    {"checkpoint", weights.filename().string()},

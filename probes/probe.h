@@ -29,7 +29,7 @@ namespace lab {
 
 struct ProbeOptions {
   DecodeOptions decode;
-  std::int64_t limit = 0;              // examples probed per split (the first ones); 0 = the whole split
+  std::int64_t limit = 0;             // examples probed per split (the first ones); 0 = the whole split
   std::filesystem::path predictions;  // probe_run: also write every decoded answer here (JSON lines)
 };
 
@@ -65,7 +65,8 @@ nlohmann::json probe_model(Transformer& model, const Dataset& data, const ProbeO
 TrainHooks periodic_probe_hooks(std::int64_t examples);
 
 // Probes a run directory's newest checkpoint (or `checkpoint`), writes RUN/probe.json atomically and
-// returns it; with options.predictions, also that file (JSON lines, atomically). lab::Error if the run has no checkpoint or its dataset is missing or changed.
+// returns it; with options.predictions, also that file (JSON lines, atomically). lab::Error if the run has no
+// checkpoint or its dataset is missing or changed.
 nlohmann::json probe_run(const std::filesystem::path& run_dir, const ProbeOptions& options,
                          const std::filesystem::path& checkpoint = {});
 

@@ -366,7 +366,8 @@ void print_table(const std::vector<ResultRow>& rows) {
     auto most = std::max_element(p.errors.begin(), p.errors.end(),
                                  [](const auto& a, const auto& b) { return a.second < b.second; });
     if (most == p.errors.end() || most->second <= 0) return "-";
-    return fmt::format("{} {:.1f}%", most->first, 100 * most->second / static_cast<double>(p.accuracy.size()));
+    return fmt::format("{} {:.1f}%", most->first,
+                       100 * most->second / static_cast<double>(p.accuracy.size()));
   };
   auto mean_of = [](const std::vector<double>& v) {
     double sum = 0;
@@ -392,9 +393,10 @@ void print_table(const std::vector<ResultRow>& rows) {
                                 ? fmt::format("{:.1f}%", 100 * mean)
                                 : fmt::format("{:.1f}% [{:.1f}, {:.1f}]", 100 * mean, 100 * lo, 100 * hi);
     std::cout << fmt::format(
-        "{:<42} {:<12} {:>6.0f} {:>7} {:>10.0f} {:>10.0f} {:>6.0f} {:>5} {:>9} {:>20} {:>8}  {}\n", r.data_label,
-        r.family, r.d_model.value_or(0), moe, r.total_params.value_or(0), r.active_params.value_or(0),
-        r.steps.value_or(0), p.accuracy.size(), p.eval_loss.empty() ? "n/a" : fmt::format("{:.4f}", loss), acc,
+        "{:<42} {:<12} {:>6.0f} {:>7} {:>10.0f} {:>10.0f} {:>6.0f} {:>5} {:>9} {:>20} {:>8}  {}\n",
+        r.data_label, r.family, r.d_model.value_or(0), moe, r.total_params.value_or(0),
+        r.active_params.value_or(0), r.steps.value_or(0), p.accuracy.size(),
+        p.eval_loss.empty() ? "n/a" : fmt::format("{:.4f}", loss), acc,
         p.first_hop.empty() ? "-" : fmt::format("{:.1f}%", 100 * mean_of(p.first_hop)), most_common_error(p));
   }
 }
@@ -516,7 +518,8 @@ std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
       }
       if (r.steps && eval_step != r.steps) {
         note = fmt::format(
-            "{}: skipped, unfinished: metrics.jsonl has no held-out loss at its last step {:.0f} (cut short?)",
+            "{}: skipped, unfinished: metrics.jsonl has no held-out loss at its last step {:.0f} (cut "
+            "short?)",
             run_dir.string(), *r.steps);
         return std::nullopt;
       }

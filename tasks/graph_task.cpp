@@ -178,12 +178,18 @@ std::uint64_t count_shortest_paths(const GraphQuestion& question) {
 
 const char* path_error_name(PathError error) {
   switch (error) {
-    case PathError::none: return "correct";
-    case PathError::malformed: return "malformed";
-    case PathError::wrong_ends: return "wrong_ends";
-    case PathError::too_short: return "too_short";
-    case PathError::too_long: return "too_long";
-    case PathError::not_a_path: return "not_a_path";
+    case PathError::none:
+      return "correct";
+    case PathError::malformed:
+      return "malformed";
+    case PathError::wrong_ends:
+      return "wrong_ends";
+    case PathError::too_short:
+      return "too_short";
+    case PathError::too_long:
+      return "too_long";
+    case PathError::not_a_path:
+      return "not_a_path";
   }
   return "?";
 }
@@ -214,15 +220,20 @@ PathVerdict classify_path_answer(const GraphQuestion& question, std::span<const 
 
 const char* connectivity_error_name(ConnectivityError error) {
   switch (error) {
-    case ConnectivityError::none: return "correct";
-    case ConnectivityError::false_yes: return "false_yes";
-    case ConnectivityError::false_no: return "false_no";
-    case ConnectivityError::malformed: return "malformed";
+    case ConnectivityError::none:
+      return "correct";
+    case ConnectivityError::false_yes:
+      return "false_yes";
+    case ConnectivityError::false_no:
+      return "false_no";
+    case ConnectivityError::malformed:
+      return "malformed";
   }
   return "?";
 }
 
-ConnectivityError classify_connectivity_answer(std::span<const Token> expected, std::span<const Token> decoded) {
+ConnectivityError classify_connectivity_answer(std::span<const Token> expected,
+                                               std::span<const Token> decoded) {
   if (decoded.size() < 2 || decoded[1] != special::eos ||
       (decoded[0] != graph_token::yes && decoded[0] != graph_token::no)) {
     return ConnectivityError::malformed;

@@ -117,9 +117,11 @@ enum class ConnectivityError {
   malformed,  // anything but <yes> or <no> followed by <eos>
 };
 constexpr ConnectivityError kConnectivityErrors[] = {ConnectivityError::none, ConnectivityError::false_yes,
-                                                     ConnectivityError::false_no, ConnectivityError::malformed};
+                                                     ConnectivityError::false_no,
+                                                     ConnectivityError::malformed};
 const char* connectivity_error_name(ConnectivityError error);  // "correct", "false_yes", ...
-ConnectivityError classify_connectivity_answer(std::span<const Token> expected, std::span<const Token> decoded);
+ConnectivityError classify_connectivity_answer(std::span<const Token> expected,
+                                               std::span<const Token> decoded);
 
 // Accuracy and balanced accuracy (the mean of the two per-class recalls) of connectivity answers.
 struct ConnectivityTally {

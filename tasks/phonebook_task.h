@@ -27,10 +27,10 @@ void append_phonebook_prompt(std::string_view name, std::vector<Token>& out);
 void append_phone_number(std::string_view digits, std::vector<Token>& out);
 
 struct PhoneScore {
-  bool exact = false;      // all ten digits right, then <eos>
-  int digits_correct = 0;  // positions 0..9 that match
+  bool exact = false;                              // all ten digits right, then <eos>
+  int digits_correct = 0;                          // positions 0..9 that match
   std::array<bool, kPhoneDigits> digit_correct{};  // per position
-  bool malformed = true;   // not ten digits then <eos>
+  bool malformed = true;                           // not ten digits then <eos>
 };
 
 // `expected`: the stored answer; `decoded`: what a model produced (scored position by position).

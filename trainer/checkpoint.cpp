@@ -47,10 +47,11 @@ std::string verified_bytes(const fs::path& file) {
       auto it = std::find(all.begin(), all.end(), file);
       const std::string previous =
           it != all.end() && it != all.begin()
-              ? fmt::format("; the previous one is {} (delete this one to resume from it)", (it - 1)->string())
+              ? fmt::format("; the previous one is {} (delete this one to resume from it)",
+                            (it - 1)->string())
               : "";
-      fail("{}: checksum {} does not match the recorded {}: the checkpoint is corrupt{}", file.string(), actual,
-           recorded, previous);
+      fail("{}: checksum {} does not match the recorded {}: the checkpoint is corrupt{}", file.string(),
+           actual, recorded, previous);
     }
   }
   return bytes;
@@ -68,10 +69,12 @@ void save_checkpoint(const fs::path& run_dir, torch::nn::Module& model, torch::o
   archive.write("step", torch::tensor(state.step, torch::kInt64));
   archive.write("tokens_seen", torch::tensor(state.tokens_seen, torch::kInt64));
   archive.write("seconds", torch::tensor(state.seconds, torch::kFloat64));
-  archive.write("window_sums", torch::tensor(std::vector<double>(state.window_sums.begin(), state.window_sums.end()),
-                                             torch::kFloat64));
-  archive.write("window_counts", torch::tensor(std::vector<std::int64_t>{state.window_steps, state.window_tokens},
-                                               torch::kInt64));
+  archive.write("window_sums",
+                torch::tensor(std::vector<double>(state.window_sums.begin(), state.window_sums.end()),
+                              torch::kFloat64));
+  archive.write(
+      "window_counts",
+      torch::tensor(std::vector<std::int64_t>{state.window_steps, state.window_tokens}, torch::kInt64));
   archive.write("window_seconds", torch::tensor(state.window_seconds, torch::kFloat64));
   std::ostringstream bytes;
   archive.save_to(bytes);
@@ -124,7 +127,8 @@ CheckpointState load_checkpoint(const fs::path& file, torch::nn::Module& model,
       state.window_steps = counts[0].item<std::int64_t>();
       state.window_tokens = counts[1].item<std::int64_t>();
     }
-    if (archive.try_read("window_seconds", window_seconds)) state.window_seconds = window_seconds.item<double>();
+    if (archive.try_read("window_seconds", window_seconds))
+      state.window_seconds = window_seconds.item<double>();
   } catch (const c10::Error& e) {
     fail("{}: cannot load the checkpoint ({}); delete it to resume from the one before", file.string(),
          e.what_without_backtrace());

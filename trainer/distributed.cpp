@@ -217,8 +217,8 @@ void wait_all(std::vector<c10::intrusive_ptr<c10d::Work>>& works, int rank, cons
   try {
     for (auto& work : works) work->wait();
   } catch (const std::exception& e) {
-    throw PeerFailure(fmt::format(
-        "rank {}: {} failed: another worker stopped or cannot be reached ({})", rank, what, describe(e)));
+    throw PeerFailure(fmt::format("rank {}: {} failed: another worker stopped or cannot be reached ({})",
+                                  rank, what, describe(e)));
   }
 }
 

@@ -181,9 +181,10 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
   std::exception_ptr setup_error;
   try {
     data.emplace(Dataset::open(c.data_dir));
-    if (const std::uint64_t examples = data->split("train").size(); static_cast<std::uint64_t>(c.batch_size) > examples) {
-      fail("--batch-size {} is larger than the {} training examples of {}: use at most {}", c.batch_size, examples,
-           c.data_dir, examples);
+    if (const std::uint64_t examples = data->split("train").size();
+        static_cast<std::uint64_t>(c.batch_size) > examples) {
+      fail("--batch-size {} is larger than the {} training examples of {}: use at most {}", c.batch_size,
+           examples, c.data_dir, examples);
     }
     fit_model_to_data(model_config, *data);
     model_config.validate();
@@ -314,9 +315,9 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
     window_z = state.window_sums[3];
   }
   std::int64_t window_steps = state.window_steps, window_tokens = state.window_tokens;
-  auto window_start = std::chrono::steady_clock::now() -
-                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                          std::chrono::duration<double>(state.window_seconds));
+  auto window_start =
+      std::chrono::steady_clock::now() - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                             std::chrono::duration<double>(state.window_seconds));
   // Every worker calls it (the open window is summed over them); rank 0 writes.
   auto checkpoint = [&] {
     const std::vector<double> sums = dist.sum({window_loss, window_aux, window_lb, window_z});
@@ -325,7 +326,8 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
     std::copy(sums.begin(), sums.end(), state.window_sums.begin());
     state.window_steps = window_steps;
     state.window_tokens = window_tokens;
-    state.window_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+    state.window_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
     save_checkpoint(run_dir, *model, *optimizer, state, c.keep_checkpoints);
   };
   model->train();
@@ -414,11 +416,11 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
         throw Interrupted(fmt::format("rank {}: stopped because another worker was interrupted", dist.rank()),
                           stop_signal);
       }
-      throw Interrupted(fmt::format("interrupted ({}) at step {} of {}; a checkpoint was saved: `lab train "
-                                    "--data {} --out {} --resume` (or the same `lab run`) continues the run",
-                                    signal_name(stop_signal), state.step, total_steps, c.data_dir,
-                                    run_dir.string()),
-                        stop_signal);
+      throw Interrupted(
+          fmt::format("interrupted ({}) at step {} of {}; a checkpoint was saved: `lab train "
+                      "--data {} --out {} --resume` (or the same `lab run`) continues the run",
+                      signal_name(stop_signal), state.step, total_steps, c.data_dir, run_dir.string()),
+          stop_signal);
     }
     if (eval_batcher && c.eval_every > 0 && state.step % c.eval_every == 0 && !last) {
       log({{"step", state.step}, {"eval_loss", evaluate(model, *eval_batcher, c, device, dist)}});

@@ -21,13 +21,13 @@
 namespace lab {
 
 struct TrainResult {
-  std::int64_t steps = 0;  // optimizer steps completed
-  double train_loss = 0;   // mean loss of the last logged window
-  double eval_loss = 0;    // held-out loss at the end (NaN without a test split)
-  double seconds = 0;      // wall time of this invocation
-  ModelConfig model;       // the model trained, vocabulary and length resolved from the data
-  int rank = 0;            // this worker in data-parallel training (trainer/distributed.h); 0 alone
-  int world_size = 1;      // workers that trained together
+  std::int64_t steps = 0;         // optimizer steps completed
+  double train_loss = 0;          // mean loss of the last logged window
+  double eval_loss = 0;           // held-out loss at the end (NaN without a test split)
+  double seconds = 0;             // wall time of this invocation
+  ModelConfig model;              // the model trained, vocabulary and length resolved from the data
+  int rank = 0;                   // this worker in data-parallel training (trainer/distributed.h); 0 alone
+  int world_size = 1;             // workers that trained together
   bool already_finished = false;  // --resume of a finished run: nothing was trained or written
 };
 

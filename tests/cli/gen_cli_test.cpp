@@ -237,8 +237,8 @@ TEST(GenCli, ExportJsonlHasTheDocumentedFields) {
 
   for (int format : {2, 1}) {
     SCOPED_TRACE(format);
-    ProcessResult r =
-        run_lab({"export", (tmp / (format == 2 ? "sp" : "sp1")).string(), "--split", "test", "--format", "jsonl"});
+    ProcessResult r = run_lab(
+        {"export", (tmp / (format == 2 ? "sp" : "sp1")).string(), "--split", "test", "--format", "jsonl"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     std::istringstream lines(r.out);
     std::string line;
@@ -263,7 +263,11 @@ TEST(GenCli, ExportJsonlHasTheDocumentedFields) {
         if (format == 2) expected.append(" <e>");
         expected.append(" ").append(std::to_string(u)).append(" ").append(std::to_string(v));
       }
-      expected.append(" <q> ").append(std::to_string(s)).append(" ").append(std::to_string(t)).append(" <sep>");
+      expected.append(" <q> ")
+          .append(std::to_string(s))
+          .append(" ")
+          .append(std::to_string(t))
+          .append(" <sep>");
       EXPECT_EQ(prompt, expected);
       for (std::size_t k = 0; k + 1 < path.size(); ++k) {
         bool edge = std::any_of(edges.begin(), edges.end(), [&](auto e) {
@@ -371,7 +375,8 @@ TEST(GenCli, InspectNamesThePromptFormatAndCountsEdgesInEither) {
     ProcessResult exported = run_lab({"export", dir.string(), "--split", "test"});
     ASSERT_EQ(exported.exit_code, 0) << exported.err;
     std::istringstream lines(exported.out);
-    for (std::string line; std::getline(lines, line);) ++edges[nlohmann::json::parse(line).at("edges").size()];
+    for (std::string line; std::getline(lines, line);)
+      ++edges[nlohmann::json::parse(line).at("edges").size()];
     std::map<int, int> histogram;
     for (const auto& pair : stats.at("splits").at("test").at("edges_histogram")) histogram[pair[0]] = pair[1];
     EXPECT_EQ(histogram, edges);

@@ -122,7 +122,8 @@ TEST(RunCli, PredictionsFilesHoldEveryProbedAnswerAndMatchProbeJson) {
   text.insert(text.find("[train]"), "predictions = true\n");
   const fs::path preset = write_preset(dir, text);
   const fs::path out = dir / "out";
-  ProcessResult r = run_lab({"-q", "--threads", "1", "run", preset.string(), "--out", out.string(), "--no-report"});
+  ProcessResult r =
+      run_lab({"-q", "--threads", "1", "run", preset.string(), "--out", out.string(), "--no-report"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const fs::path& run : run_dirs(out)) {
     SCOPED_TRACE(run.string());

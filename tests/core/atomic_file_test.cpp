@@ -28,8 +28,9 @@ TEST(StaleTemporaries, FilesAndPartialDirectoriesOfDeadProcessesGoTheRestStays) 
   test::TempDir dir;
   const std::string dead = std::to_string(dead_pid());
   const std::string alive = std::to_string(getpid());
-  for (const std::string& name : {"step-00000010.pt.tmp-" + dead, "config.json.tmp-" + dead,
-                                  "step-00000020.pt.tmp-" + alive, std::string("notes.tmp-later"), std::string("step-00000010.pt")}) {
+  for (const std::string& name :
+       {"step-00000010.pt.tmp-" + dead, "config.json.tmp-" + dead, "step-00000020.pt.tmp-" + alive,
+        std::string("notes.tmp-later"), std::string("step-00000010.pt")}) {
     std::ofstream(dir / name) << "x";
   }
   fs::create_directories(dir / (".data.partial-" + dead) / "inner");

@@ -29,7 +29,8 @@ struct Decoded {
   std::vector<Token> answer;
 };
 
-Decoded generate(const GraphGenerator& generator, std::size_t split, std::uint64_t index, GraphFormat format) {
+Decoded generate(const GraphGenerator& generator, std::size_t split, std::uint64_t index,
+                 GraphFormat format) {
   std::vector<Token> tokens = {special::pad};  // generate appends: leave something in front
   const std::size_t prompt_length = generator.generate(split, index, tokens);
   std::span<const Token> example(tokens.data() + 1, tokens.size() - 1);
@@ -295,7 +296,8 @@ TEST(GraphGenerator, BothPromptFormatsHoldDelimitedOrFlatEdgesWithCheckedAnswers
           ASSERT_EQ(tokens[1 + 3 * e], p.format().edge_token()) << "example " << i << " edge " << e;
         }
         if (!d.question.edges.empty()) {  // <bos> <q> s t <sep> is the same in both formats
-          ASSERT_FALSE(parse_graph_prompt(std::span(tokens).first(prompt_length), {p.node_tokens, 3 - format}))
+          ASSERT_FALSE(
+              parse_graph_prompt(std::span(tokens).first(prompt_length), {p.node_tokens, 3 - format}))
               << "example " << i << " also parses in the other format";
         }
         LabelGraph graph(d.question, p.node_tokens);

@@ -167,7 +167,8 @@ TEST(Report, HalfWrittenOrUnfinishedRunsAreSkippedWithANoteNamingThem) {
   ASSERT_EQ(s.rows.size(), 1u);
   EXPECT_EQ(s.rows[0].run_id, "good");
   auto note_with = [&](const std::string& part) {
-    return std::any_of(s.notes.begin(), s.notes.end(), [&](const std::string& n) { return n.find(part) != n.npos; });
+    return std::any_of(s.notes.begin(), s.notes.end(),
+                       [&](const std::string& n) { return n.find(part) != n.npos; });
   };
   EXPECT_TRUE(note_with("runs/torn/probe.json: not valid JSON"));
   EXPECT_TRUE(note_with("runs/short: skipped, unfinished: metrics.jsonl ends at step 20 of 400"));

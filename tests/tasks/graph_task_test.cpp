@@ -95,7 +95,8 @@ TEST(GraphPrompt, MalformedFormatTwoPromptsAreRejected) {
 
 TEST(GraphPrompt, MalformedPromptsAreRejected) {
   std::vector<Token> good;
-  append_graph_prompt(GraphQuestion{{{1, 2}, {2, 3}}, 1, 3}, format1(4), good);  // <bos> 1 2 2 3 <q> 1 3 <sep>
+  append_graph_prompt(GraphQuestion{{{1, 2}, {2, 3}}, 1, 3}, format1(4),
+                      good);  // <bos> 1 2 2 3 <q> 1 3 <sep>
   ASSERT_TRUE(parse_graph_prompt(good, format1(4)).has_value());
 
   auto with = [&](std::size_t position, Token token) {
@@ -339,7 +340,8 @@ TEST(ConnectivityErrors, FalseYesFalseNoAndMalformed) {
   EXPECT_EQ(classify_connectivity_answer(no, no), ConnectivityError::none);
   EXPECT_EQ(classify_connectivity_answer(no, yes), ConnectivityError::false_yes);
   EXPECT_EQ(classify_connectivity_answer(yes, no), ConnectivityError::false_no);
-  EXPECT_EQ(classify_connectivity_answer(yes, std::vector<Token>{graph_token::yes}), ConnectivityError::malformed);
+  EXPECT_EQ(classify_connectivity_answer(yes, std::vector<Token>{graph_token::yes}),
+            ConnectivityError::malformed);
   EXPECT_EQ(classify_connectivity_answer(yes, std::vector<Token>{label_token(0), special::eos}),
             ConnectivityError::malformed);
   EXPECT_EQ(classify_connectivity_answer(no, std::vector<Token>{}), ConnectivityError::malformed);

@@ -248,7 +248,8 @@ TEST_F(DataParallel, AWorkerThatDiesMakesTheOtherExitWithAnErrorAtOnce) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("rank 0"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("another worker stopped"), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find("internal error"), std::string::npos) << "a dead peer is not a bug of this one: " << r.err;
+  EXPECT_EQ(r.err.find("internal error"), std::string::npos)
+      << "a dead peer is not a bug of this one: " << r.err;
 }
 
 TEST_F(DataParallel, AWorkerThatHangsMakesTheOtherFailAfterTheTimeout) {

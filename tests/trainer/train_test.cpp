@@ -140,9 +140,10 @@ TEST(Train, ResumeAfterKillNineIsBitIdenticalToAnUninterruptedRun) {
   ASSERT_EQ(
       run_lab({"-q", "gen", "phonebook", "--entries", "256", "--out", (dir / "book").string()}).exit_code, 0);
   auto args = [&](const std::string& out) {
-    return with({"--threads", "1", "-q", "train", "--data", (dir / "book").string(), "--out", out, "--steps",
-                 "120", "--batch-size", "16", "--checkpoint-every", "3", "--log-every", "7", "--experts", "4"},
-                kTinyModel);
+    return with(
+        {"--threads", "1", "-q", "train", "--data", (dir / "book").string(), "--out", out, "--steps", "120",
+         "--batch-size", "16", "--checkpoint-every", "3", "--log-every", "7", "--experts", "4"},
+        kTinyModel);
   };
   ASSERT_EQ(run_lab(args((dir / "straight").string())).exit_code, 0);
 
@@ -208,7 +209,8 @@ TEST(Train, ResumingAFinishedRunSaysSoAndChangesNothing) {
   // What a kill -9 during a checkpoint write leaves (PID 999999999 is above any PID Linux hands out).
   const fs::path stale = dir / "run" / "checkpoints" / "step-00000009.pt.tmp-999999999";
   std::ofstream(stale) << "torn";
-  ProcessResult r = run_lab({"--threads", "1", "train", "--data", (dir / "book").string(), "--out", run, "--resume"});
+  ProcessResult r =
+      run_lab({"--threads", "1", "train", "--data", (dir / "book").string(), "--out", run, "--resume"});
   EXPECT_FALSE(fs::exists(stale)) << "a dead writer's temporary file is removed by the next run";
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("already finished at step 8"), std::string::npos) << r.out;
@@ -242,10 +244,11 @@ TEST(Train, ACorruptCheckpointIsRefusedNamingItAndThePreviousOne) {
   ProcessResult probe = run_lab({"--threads", "1", "probe", run});
   EXPECT_EQ(probe.exit_code, 2) << probe.err;
   EXPECT_NE(probe.err.find("step-00000008.pt: checksum"), std::string::npos) << probe.err;
-  EXPECT_NE(probe.err.find("step-00000004.pt"), std::string::npos) << "offers the previous one: " << probe.err;
+  EXPECT_NE(probe.err.find("step-00000004.pt"), std::string::npos)
+      << "offers the previous one: " << probe.err;
   // Training cannot resume from it either; it must not go on silently with other weights.
-  ProcessResult resumed = run_lab({"--threads", "1", "train", "--data", (dir / "book").string(), "--out", run,
-                                   "--resume"});
+  ProcessResult resumed =
+      run_lab({"--threads", "1", "train", "--data", (dir / "book").string(), "--out", run, "--resume"});
   EXPECT_EQ(resumed.exit_code, 2) << resumed.err;
   EXPECT_NE(resumed.err.find("corrupt"), std::string::npos) << resumed.err;
   // The previous checkpoint still probes.
