@@ -13,7 +13,6 @@ namespace {
 
 bool is_graph_task(const std::string& task) { return task == "shortest-path" || task == "connectivity"; }
 
-
 // The phone book's name: the prompt's characters between <bos> and ":<sep>".
 std::string phonebook_name(const Dataset& dataset, const ExampleView& example) {
   auto prompt = example.prompt();
