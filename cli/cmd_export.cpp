@@ -7,13 +7,14 @@
 
 namespace lab {
 
-Command add_export_command(CLI::App& app, const GlobalOptions&) {
+Command add_export_command(CLI::App& app, const GlobalOptions& global) {
   CLI::App* command = app.add_subcommand("export", "Print a split's examples as JSON lines or text");
   struct Flags {
     std::string dir;
     std::string split = "test";
     std::string format = "jsonl";
     std::uint64_t limit = 0;
+    bool verify = false;
   };
   auto flags = std::make_shared<Flags>();
   command->add_option("DIR", flags->dir, "Dataset directory")->required();
@@ -23,8 +24,18 @@ Command add_export_command(CLI::App& app, const GlobalOptions&) {
       ->check(CLI::IsMember({"jsonl", "text"}))
       ->capture_default_str();
   add_count_option(command, "--limit", flags->limit, "Print at most this many examples (0: all)");
-  return {command, [flags] {
+  command->add_flag("--verify", flags->verify,
+                    "Check every file's checksum before printing (`lab verify DIR` alone); without it a "
+                    "token changed inside the vocabulary is printed as it is");
+  return {command, [flags, &global] {
             Dataset dataset = Dataset::open(flags->dir);
+            if (flags->verify) {
+              dataset.verify_checksums();
+            } else if (!global.quiet) {
+              std::cerr << "lab export: checksums not verified (sizes, bounds and token ids were); pass "
+                           "--verify or run `lab verify "
+                        << flags->dir << "`\n";
+            }
             const DatasetSplit& split = dataset.split(flags->split);
             std::uint64_t n = flags->limit > 0 ? std::min(flags->limit, split.size()) : split.size();
             std::string line;

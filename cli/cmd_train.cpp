@@ -41,8 +41,9 @@ Command add_train_command(CLI::App& app, const GlobalOptions& global) {
       ->group(data);
   cmd->add_flag(
          "--resume", t.resume,
-         "Continue the run in --out from its newest checkpoint, with its stored configs (other flags are "
-         "ignored); the result is bit-identical to an uninterrupted run")
+         "Continue the run in --out from its newest checkpoint, with its stored configs, workers and "
+         "threads per worker (other flags are ignored); the result is bit-identical to an uninterrupted "
+         "run")
       ->group(data);
   cmd->add_option("--device", t.device, "cpu, or cuda with a CUDA build of LibTorch")
       ->capture_default_str()
@@ -128,6 +129,18 @@ Command add_train_command(CLI::App& app, const GlobalOptions& global) {
             o->train.schedule.kind = parse_schedule_kind(o->schedule);
             o->train.loss_on = o->loss_on == "all" ? LossOn::all : LossOn::answer;
             const DistributedEnv env = distributed_env_from_environment();
+            if (o->train.resume) {
+              // The run continues on the workers it was started with (--nproc is ignored, as every
+              // flag but --data and --out is); train() restores the threads per worker. Runs from
+              // before the record take --nproc.
+              if (auto stored = stored_parallelism(o->train.out_dir)) {
+                if (env.world_size == 1 && stored->workers > 1) {
+                  run_local_workers(stored->workers, stored->threads, global.quiet);
+                  return;
+                }
+                o->nproc = 1;  // alone, or one of the resumed group's workers
+              }
+            }
             if (env.world_size > 1 && o->nproc != 1 && o->nproc != env.world_size) {
               fail(
                   "--nproc {} disagrees with the {} workers the environment describes (WORLD_SIZE); drop "

@@ -61,7 +61,7 @@ double mean_train_length(const Dataset& data) {
 }
 
 std::int64_t step_of(const fs::path& checkpoint) {
-  // step-00000100.pt -> 100
+  // step-00000100.safetensors (or .pt) -> 100
   const std::string stem = checkpoint.stem().string();
   try {
     return std::stoll(stem.substr(stem.find('-') + 1));

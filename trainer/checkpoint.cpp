@@ -1,48 +1,114 @@
 #include "trainer/checkpoint.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <type_traits>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <c10/util/string_utils.h>
 
 #include "core/atomic_file.h"
 #include "core/crc32c.h"
 #include "core/error.h"
+#include "core/json_file.h"
+#include "core/safetensors.h"
 
 namespace lab {
 namespace fs = std::filesystem;
 namespace {
 
-std::vector<fs::path> checkpoints(const fs::path& run_dir) {
-  std::vector<fs::path> files;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(run_dir / "checkpoints", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.starts_with("step-") && name.ends_with(".pt")) files.push_back(entry.path());
+constexpr const char* kFormat = "lab-checkpoint";
+constexpr const char* kFormatVersion = "1";
+
+// The step of a checkpoint file's name (step-00000100.safetensors or the older step-00000100.pt), or
+// -1 for any other name.
+std::int64_t step_of_name(const std::string& name) {
+  std::string_view rest = name;
+  if (!rest.starts_with("step-")) return -1;
+  rest.remove_prefix(5);
+  if (rest.ends_with(".safetensors")) {
+    rest.remove_suffix(12);
+  } else if (rest.ends_with(".pt")) {
+    rest.remove_suffix(3);
+  } else {
+    return -1;
   }
-  std::sort(files.begin(), files.end());  // zero-padded step numbers sort in step order
-  return files;
+  std::int64_t step = -1;
+  auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), step);
+  return ec == std::errc() && end == rest.data() + rest.size() && !rest.empty() ? step : -1;
 }
 
-// step-00000100.pt -> step-00000100.pt.crc32c: the CRC-32C of the checkpoint's bytes, in hex.
-fs::path checksum_file(const fs::path& checkpoint) {
+// The run's checkpoints in step order.
+std::vector<fs::path> checkpoints(const fs::path& run_dir) {
+  std::vector<std::pair<std::int64_t, fs::path>> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(run_dir / "checkpoints", ec)) {
+    const std::int64_t step = step_of_name(entry.path().filename().string());
+    if (step >= 0) files.emplace_back(step, entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<fs::path> paths;
+  for (auto& [step, path] : files) paths.push_back(std::move(path));
+  return paths;
+}
+
+bool is_legacy(const fs::path& checkpoint) { return checkpoint.extension() == ".pt"; }
+
+// The record beside a checkpoint, written before it: step-00000100.json with the CRC-32C of the
+// tensor file and what varies from run to run (wall-clock seconds), kept out of the tensor file so that
+// identical runs write identical checkpoints. Checkpoints of the older LibTorch-archive format have
+// step-00000100.pt.crc32c (the checksum only) instead.
+fs::path record_file(const fs::path& checkpoint) {
+  if (is_legacy(checkpoint)) {
+    fs::path file = checkpoint;
+    file += ".crc32c";
+    return file;
+  }
   fs::path file = checkpoint;
-  file += ".crc32c";
+  file.replace_extension(".json");
   return file;
 }
 
-// The checkpoint's bytes, checked against its checksum file (written before the checkpoint itself, so
-// every checkpoint this lab wrote has one; one without it predates checksums and is read unchecked).
-std::string verified_bytes(const fs::path& file) {
+struct Record {
+  std::string crc32c;  // empty: no record, the checkpoint is read unchecked
+  double seconds = 0;
+  double window_seconds = 0;
+};
+
+Record read_record(const fs::path& checkpoint) {
+  Record record;
+  const fs::path file = record_file(checkpoint);
+  if (!fs::exists(file)) return record;
+  if (is_legacy(checkpoint)) {
+    std::ifstream in(file);
+    std::getline(in, record.crc32c);
+    return record;
+  }
+  const nlohmann::json j = read_json_file(file);
+  try {
+    record.crc32c = j.at("crc32c").get<std::string>();
+    record.seconds = j.value("seconds", 0.0);
+    record.window_seconds = j.value("window_seconds", 0.0);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: not a checkpoint record ({}); delete it to read {} unchecked", file.string(), e.what(),
+         checkpoint.string());
+  }
+  return record;
+}
+
+// The checkpoint's bytes, checked against its record's checksum.
+std::string verified_bytes(const fs::path& file, const Record& record) {
   std::ifstream in(file, std::ios::binary);
   if (!in) fail("{}: cannot open the checkpoint", file.string());
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::ifstream sum_in(checksum_file(file));
-  std::string recorded;
-  if (sum_in && std::getline(sum_in, recorded)) {
+  if (!record.crc32c.empty()) {
     const std::string actual = fmt::format("{:08x}", crc32c(0, bytes.data(), bytes.size()));
-    if (actual != recorded) {
+    if (actual != record.crc32c) {
       std::vector<fs::path> all = checkpoints(file.parent_path().parent_path());
       auto it = std::find(all.begin(), all.end(), file);
       const std::string previous =
@@ -51,67 +117,171 @@ std::string verified_bytes(const fs::path& file) {
                             (it - 1)->string())
               : "";
       fail("{}: checksum {} does not match the recorded {}: the checkpoint is corrupt{}", file.string(),
-           actual, recorded, previous);
+           actual, record.crc32c, previous);
     }
   }
   return bytes;
 }
 
-}  // namespace
+std::string shape_text(c10::IntArrayRef sizes) { return fmt::format("[{}]", fmt::join(sizes, ", ")); }
 
-void save_checkpoint(const fs::path& run_dir, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                     const CheckpointState& state, int keep) {
-  torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
-  model.save(model_archive);
-  optimizer.save(optimizer_archive);
-  archive.write("model", model_archive);
-  archive.write("optimizer", optimizer_archive);
-  archive.write("step", torch::tensor(state.step, torch::kInt64));
-  archive.write("tokens_seen", torch::tensor(state.tokens_seen, torch::kInt64));
-  archive.write("seconds", torch::tensor(state.seconds, torch::kFloat64));
-  archive.write("window_sums",
-                torch::tensor(std::vector<double>(state.window_sums.begin(), state.window_sums.end()),
-                              torch::kFloat64));
-  archive.write(
-      "window_counts",
-      torch::tensor(std::vector<std::int64_t>{state.window_steps, state.window_tokens}, torch::kInt64));
-  archive.write("window_seconds", torch::tensor(state.window_seconds, torch::kFloat64));
-  std::ostringstream bytes;
-  archive.save_to(bytes);
+[[noreturn]] void shape_mismatch(const fs::path& file, const std::string& name, const std::string& stored,
+                                 c10::IntArrayRef expected) {
+  fail(
+      "{}: tensor '{}' has shape {} in the checkpoint, but the model its run's config.json describes has "
+      "{}: the checkpoint belongs to another model (was config.json edited?)",
+      file.string(), name, stored, shape_text(expected));
+}
 
-  fs::path dir = run_dir / "checkpoints";
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) fail("cannot create {}: {}", dir.string(), ec.message());
-  const fs::path file = dir / fmt::format("step-{:08d}.pt", state.step);
-  const std::string data = bytes.str();
-  write_file_atomically(checksum_file(file), fmt::format("{:08x}\n", crc32c(0, data.data(), data.size())));
-  write_file_atomically(file, data);
+// ---- safetensors <-> tensors ----
 
-  std::vector<fs::path> files = checkpoints(run_dir);
-  for (std::size_t i = 0; i + static_cast<std::size_t>(std::max(keep, 1)) < files.size(); ++i) {
-    fs::remove(files[i], ec);
-    fs::remove(checksum_file(files[i]), ec);
+const char* dtype_name(torch::ScalarType type) {
+  switch (type) {
+    case torch::kFloat:
+      return "F32";
+    case torch::kBFloat16:
+      return "BF16";
+    case torch::kHalf:
+      return "F16";
+    case torch::kDouble:
+      return "F64";
+    case torch::kLong:
+      return "I64";
+    case torch::kInt:
+      return "I32";
+    case torch::kShort:
+      return "I16";
+    case torch::kChar:
+      return "I8";
+    case torch::kByte:
+      return "U8";
+    case torch::kBool:
+      return "BOOL";
+    default:
+      throw std::invalid_argument(
+          fmt::format("checkpoint: no safetensors dtype for {}", c10::toString(type)));
   }
 }
 
-std::optional<fs::path> latest_checkpoint(const fs::path& run_dir) {
-  std::vector<fs::path> files = checkpoints(run_dir);
-  if (files.empty()) return std::nullopt;
-  return files.back();
+void add_tensor(SafetensorsWriter& writer, const std::string& name, const torch::Tensor& tensor) {
+  const torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
+  writer.add(name, dtype_name(t.scalar_type()), t.sizes().vec(), t.data_ptr(), t.nbytes());
 }
 
-CheckpointState load_checkpoint(const fs::path& file, torch::nn::Module& model,
-                                torch::optim::Optimizer& optimizer) {
+// A stored tensor as a new CPU tensor (copied: the stored bytes need not be aligned).
+torch::Tensor to_tensor(const SafetensorsTensor& stored, torch::ScalarType type) {
+  torch::Tensor t = torch::empty(stored.shape, torch::TensorOptions().dtype(type));
+  if (stored.bytes.size() != t.nbytes()) throw std::logic_error("checkpoint: size mismatch after validation");
+  if (!stored.bytes.empty()) std::memcpy(t.data_ptr(), stored.bytes.data(), stored.bytes.size());
+  return t;
+}
+
+// The stored tensor `name`, checked to have `like`'s dtype and shape.
+torch::Tensor read_like(const SafetensorsFile& file, const fs::path& path, const std::string& name,
+                        const torch::Tensor& like) {
+  const SafetensorsTensor* stored = file.find(name);
+  if (stored == nullptr) {
+    fail(
+        "{}: has no tensor '{}', which the model its run's config.json describes needs: the checkpoint "
+        "belongs to another model (was config.json edited?)",
+        path.string(), name);
+  }
+  if (stored->dtype != dtype_name(like.scalar_type())) {
+    fail("{}: tensor '{}' is {} in the checkpoint where the model has {}", path.string(), name, stored->dtype,
+         dtype_name(like.scalar_type()));
+  }
+  if (c10::IntArrayRef(stored->shape) != like.sizes()) {
+    shape_mismatch(path, name, shape_text(stored->shape), like.sizes());
+  }
+  return to_tensor(*stored, like.scalar_type());
+}
+
+template <typename T>
+T read_scalar(const SafetensorsFile& file, const fs::path& path, const std::string& name,
+              torch::ScalarType type, std::int64_t count, std::int64_t index = 0) {
+  const SafetensorsTensor* stored = file.find(name);
+  if (stored == nullptr || stored->dtype != dtype_name(type) || stored->shape.size() > 1 ||
+      (stored->shape.empty() ? 1 : stored->shape[0]) != count) {
+    fail("{}: '{}' is missing or malformed: not a checkpoint this lab wrote", path.string(), name);
+  }
+  return to_tensor(*stored, type).reshape(-1)[index].item<T>();
+}
+
+// The key LibTorch's optimizers file a parameter's state under: its TensorImpl's address (as text in
+// LibTorch 1.x, as a pointer in later versions).
+template <typename Optimizer>
+auto state_key(Optimizer& optimizer, const torch::Tensor& parameter) {
+  using Key = typename std::decay_t<decltype(optimizer.state())>::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    return c10::guts::to_string(parameter.unsafeGetTensorImpl());
+  } else {
+    return static_cast<Key>(parameter.unsafeGetTensorImpl());
+  }
+}
+
+std::string optimizer_name(std::size_t group, std::size_t index, const char* field) {
+  return fmt::format("optimizer.{}.{}.{}", group, index, field);
+}
+
+// The model's weights into `model.<name>` tensors; every one of the model's parameters and buffers
+// must be there with its shape and dtype, and nothing else may be.
+void load_model_tensors(const SafetensorsFile& file, const fs::path& path, torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  std::size_t expected = 0;
+  for (const auto& items : {model.named_parameters(), model.named_buffers()}) {
+    for (const auto& item : items) {
+      torch::Tensor target = item.value();
+      target.copy_(read_like(file, path, "model." + item.key(), target));
+      ++expected;
+    }
+  }
+  std::size_t stored = 0;
+  for (const SafetensorsTensor& t : file.tensors) stored += t.name.starts_with("model.") ? 1 : 0;
+  if (stored != expected) {
+    for (const SafetensorsTensor& t : file.tensors) {
+      if (!t.name.starts_with("model.")) continue;
+      const std::string name = t.name.substr(6);
+      if (model.named_parameters().find(name) == nullptr && model.named_buffers().find(name) == nullptr) {
+        fail(
+            "{}: tensor '{}' is not in the model its run's config.json describes: the checkpoint belongs to "
+            "another model (was config.json edited?)",
+            path.string(), t.name);
+      }
+    }
+  }
+}
+
+// ---- the older format: one LibTorch archive (read only) ----
+
+void load_module_checked(torch::nn::Module& model, torch::serialize::InputArchive& archive,
+                         const fs::path& file) {
+  std::vector<std::pair<std::string, std::vector<std::int64_t>>> expected;
+  for (const auto& item : model.named_parameters())
+    expected.emplace_back(item.key(), item.value().sizes().vec());
+  for (const auto& item : model.named_buffers())
+    expected.emplace_back(item.key(), item.value().sizes().vec());
+  model.load(archive);  // replaces every tensor by the stored one, whatever its shape
+  auto parameters = model.named_parameters();
+  auto buffers = model.named_buffers();
+  for (const auto& [name, sizes] : expected) {
+    const torch::Tensor* loaded = parameters.find(name);
+    if (loaded == nullptr) loaded = buffers.find(name);
+    if (loaded != nullptr && loaded->sizes() == c10::IntArrayRef(sizes)) continue;
+    shape_mismatch(file, name, loaded ? shape_text(loaded->sizes()) : "none", sizes);
+  }
+}
+
+CheckpointState load_legacy(const fs::path& file, const std::string& bytes, torch::nn::Module& model,
+                            torch::optim::AdamW* optimizer) {
   CheckpointState state;
   try {
     torch::serialize::InputArchive archive, model_archive, optimizer_archive;
-    const std::string bytes = verified_bytes(file);
     archive.load_from(bytes.data(), bytes.size());
     archive.read("model", model_archive);
+    load_module_checked(model, model_archive, file);
+    if (optimizer == nullptr) return state;
     archive.read("optimizer", optimizer_archive);
-    model.load(model_archive);
-    optimizer.load(optimizer_archive);
+    optimizer->load(optimizer_archive);
     torch::Tensor step, tokens;
     archive.read("step", step);
     archive.read("tokens_seen", tokens);
@@ -136,16 +306,131 @@ CheckpointState load_checkpoint(const fs::path& file, torch::nn::Module& model,
   return state;
 }
 
-void load_model_weights(const fs::path& file, torch::nn::Module& model) {
-  try {
-    torch::serialize::InputArchive archive, model_archive;
-    const std::string bytes = verified_bytes(file);
-    archive.load_from(bytes.data(), bytes.size());
-    archive.read("model", model_archive);
-    model.load(model_archive);
-  } catch (const c10::Error& e) {
-    fail("{}: cannot load the model weights ({})", file.string(), e.what_without_backtrace());
+// Loads the model and, if `optimizer` is given, the optimizer and trainer state.
+CheckpointState load(const fs::path& file, torch::nn::Module& model, torch::optim::AdamW* optimizer) {
+  const Record record = read_record(file);
+  const std::string bytes = verified_bytes(file, record);
+  if (is_legacy(file)) return load_legacy(file, bytes, model, optimizer);
+
+  const SafetensorsFile stored = parse_safetensors(bytes, file.string());
+  if (auto it = stored.metadata.find("format"); it == stored.metadata.end() || it->second != kFormat) {
+    fail("{}: a safetensors file but not a lab checkpoint (no __metadata__ format \"{}\")", file.string(),
+         kFormat);
+  }
+  if (stored.metadata.at("format") == kFormat && stored.metadata.count("format_version") &&
+      stored.metadata.at("format_version") != kFormatVersion) {
+    fail("{}: checkpoint format version {} is newer than this lab reads ({})", file.string(),
+         stored.metadata.at("format_version"), kFormatVersion);
+  }
+  load_model_tensors(stored, file, model);
+  CheckpointState state;
+  if (optimizer == nullptr) return state;
+
+  torch::NoGradGuard no_grad;
+  auto& groups = optimizer->param_groups();
+  std::size_t optimizer_tensors = 0;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const std::vector<torch::Tensor>& params = groups[g].params();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      if (stored.find(optimizer_name(g, i, "exp_avg")) == nullptr) continue;  // no step took it yet
+      auto s = std::make_unique<torch::optim::AdamWParamState>();
+      s->step(read_scalar<std::int64_t>(stored, file, optimizer_name(g, i, "step"), torch::kLong, 1));
+      s->exp_avg(read_like(stored, file, optimizer_name(g, i, "exp_avg"), params[i]).to(params[i].device()));
+      s->exp_avg_sq(
+          read_like(stored, file, optimizer_name(g, i, "exp_avg_sq"), params[i]).to(params[i].device()));
+      optimizer_tensors += 3;
+      if (stored.find(optimizer_name(g, i, "max_exp_avg_sq")) != nullptr) {
+        s->max_exp_avg_sq(read_like(stored, file, optimizer_name(g, i, "max_exp_avg_sq"), params[i])
+                              .to(params[i].device()));
+        ++optimizer_tensors;
+      }
+      optimizer->state()[state_key(*optimizer, params[i])] = std::move(s);
+    }
+  }
+  std::size_t stored_optimizer = 0;
+  for (const SafetensorsTensor& t : stored.tensors)
+    stored_optimizer += t.name.starts_with("optimizer.") ? 1 : 0;
+  if (stored_optimizer != optimizer_tensors) {
+    fail(
+        "{}: holds optimizer state for parameters the model does not have: the checkpoint belongs to another "
+        "model (was config.json edited?)",
+        file.string());
+  }
+  state.step = read_scalar<std::int64_t>(stored, file, "trainer.step", torch::kLong, 1);
+  state.tokens_seen = read_scalar<std::int64_t>(stored, file, "trainer.tokens_seen", torch::kLong, 1);
+  for (int i = 0; i < 4; ++i) {
+    state.window_sums[static_cast<std::size_t>(i)] =
+        read_scalar<double>(stored, file, "trainer.window_sums", torch::kDouble, 4, i);
+  }
+  state.window_steps = read_scalar<std::int64_t>(stored, file, "trainer.window_counts", torch::kLong, 2, 0);
+  state.window_tokens = read_scalar<std::int64_t>(stored, file, "trainer.window_counts", torch::kLong, 2, 1);
+  state.seconds = record.seconds;
+  state.window_seconds = record.window_seconds;
+  return state;
+}
+
+}  // namespace
+
+void save_checkpoint(const fs::path& run_dir, torch::nn::Module& model, torch::optim::AdamW& optimizer,
+                     const CheckpointState& state, int keep) {
+  SafetensorsWriter writer;
+  writer.set_metadata("format", kFormat);
+  writer.set_metadata("format_version", kFormatVersion);
+  for (const auto& items : {model.named_parameters(), model.named_buffers()}) {
+    for (const auto& item : items) add_tensor(writer, "model." + item.key(), item.value());
+  }
+  auto& groups = optimizer.param_groups();
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const std::vector<torch::Tensor>& params = groups[g].params();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      auto it = optimizer.state().find(state_key(optimizer, params[i]));
+      if (it == optimizer.state().end()) continue;
+      const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+      add_tensor(writer, optimizer_name(g, i, "step"), torch::tensor(s.step(), torch::kLong));
+      add_tensor(writer, optimizer_name(g, i, "exp_avg"), s.exp_avg());
+      add_tensor(writer, optimizer_name(g, i, "exp_avg_sq"), s.exp_avg_sq());
+      if (s.max_exp_avg_sq().defined())
+        add_tensor(writer, optimizer_name(g, i, "max_exp_avg_sq"), s.max_exp_avg_sq());
+    }
+  }
+  add_tensor(writer, "trainer.step", torch::tensor(state.step, torch::kLong));
+  add_tensor(writer, "trainer.tokens_seen", torch::tensor(state.tokens_seen, torch::kLong));
+  add_tensor(
+      writer, "trainer.window_sums",
+      torch::tensor(std::vector<double>(state.window_sums.begin(), state.window_sums.end()), torch::kDouble));
+  add_tensor(writer, "trainer.window_counts",
+             torch::tensor(std::vector<std::int64_t>{state.window_steps, state.window_tokens}, torch::kLong));
+  const std::string data = writer.serialize();
+
+  fs::path dir = run_dir / "checkpoints";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) fail("cannot create {}: {}", dir.string(), ec.message());
+  const fs::path file = dir / fmt::format("step-{:08d}.safetensors", state.step);
+  const nlohmann::json record = {{"crc32c", fmt::format("{:08x}", crc32c(0, data.data(), data.size()))},
+                                 {"seconds", state.seconds},
+                                 {"window_seconds", state.window_seconds}};
+  write_file_atomically(record_file(file), record.dump() + "\n");
+  write_file_atomically(file, data);
+
+  std::vector<fs::path> files = checkpoints(run_dir);
+  for (std::size_t i = 0; i + static_cast<std::size_t>(std::max(keep, 1)) < files.size(); ++i) {
+    fs::remove(files[i], ec);
+    fs::remove(record_file(files[i]), ec);
   }
 }
+
+std::optional<fs::path> latest_checkpoint(const fs::path& run_dir) {
+  std::vector<fs::path> files = checkpoints(run_dir);
+  if (files.empty()) return std::nullopt;
+  return files.back();
+}
+
+CheckpointState load_checkpoint(const fs::path& file, torch::nn::Module& model,
+                                torch::optim::AdamW& optimizer) {
+  return load(file, model, &optimizer);
+}
+
+void load_model_weights(const fs::path& file, torch::nn::Module& model) { load(file, model, nullptr); }
 
 }  // namespace lab

@@ -1,7 +1,18 @@
 #pragma once
-// Checkpoints of a run: model weights, optimizer state and the step, in one LibTorch archive per step
-// (RUN/checkpoints/step-00000100.pt), written atomically (core/atomic_file.h) so that a crash at any
-// moment leaves the previous checkpoint loadable. The newest `keep` are kept.
+// Checkpoints of a run: model weights, AdamW state and the trainer's counters, one safetensors file
+// per step (RUN/checkpoints/step-00000100.safetensors, core/safetensors.h) that PyTorch reads with
+// `safetensors.torch.load_file`:
+//   model.<name>                        every parameter and buffer, named as named_parameters() does
+//   optimizer.<group>.<index>.step      AdamW's state of the group's index-th parameter: step (I64),
+//   optimizer.<group>.<index>.exp_avg   exp_avg, exp_avg_sq (and max_exp_avg_sq with amsgrad)
+//   trainer.step, trainer.tokens_seen   I64 scalars
+//   trainer.window_sums, window_counts  the open metrics window (see CheckpointState)
+//   __metadata__                        {"format": "lab-checkpoint", "format_version": "1"}
+// Beside it, step-00000100.json holds the file's CRC-32C and the wall-clock seconds, the only things
+// that vary between identical runs: two identical runs (and a resumed one and its uninterrupted twin)
+// write byte-identical tensor files. Both are written atomically (core/atomic_file.h), the record
+// first, so that a crash at any moment leaves the previous checkpoint loadable. The newest `keep` are
+// kept. Checkpoints of the earlier LibTorch-archive format (step-N.pt, step-N.pt.crc32c) still load.
 
 #include <array>
 #include <cstdint>
@@ -27,17 +38,17 @@ struct CheckpointState {
 };
 
 void save_checkpoint(const std::filesystem::path& run_dir, torch::nn::Module& model,
-                     torch::optim::Optimizer& optimizer, const CheckpointState& state, int keep);
+                     torch::optim::AdamW& optimizer, const CheckpointState& state, int keep);
 
 // The newest checkpoint of the run, if any.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& run_dir);
 
 // Loads into `model` and `optimizer` (already built with the run's config); lab::Error naming the file
-// if it is unreadable.
+// if it is unreadable, corrupt (checksum) or of another model (naming the tensor whose shape differs).
 CheckpointState load_checkpoint(const std::filesystem::path& file, torch::nn::Module& model,
-                                torch::optim::Optimizer& optimizer);
+                                torch::optim::AdamW& optimizer);
 
-// Loads only the model weights (probes, reports); lab::Error naming the file if it is unreadable.
+// Loads only the model weights (probes, reports); lab::Error as load_checkpoint.
 void load_model_weights(const std::filesystem::path& file, torch::nn::Module& model);
 
 }  // namespace lab

@@ -17,7 +17,9 @@
 #include "core/interrupt.h"
 #include "core/json_file.h"
 #include "core/progress.h"
+#include "core/system_memory.h"
 #include "generators/dataset_reader.h"
+#include "models/accounting.h"
 #include "models/autocast.h"
 #include "models/model_config_json.h"
 #include "models/transformer.h"
@@ -138,7 +140,94 @@ void truncate_metrics(const fs::path& file, std::int64_t step) {
   write_file_atomically(file, kept);
 }
 
+// Weights, gradients and AdamW's two moments: 4 bytes each per parameter, before any activation.
+constexpr double kTrainingBytesPerParameter = 16;
+
+// Refuses a model whose weights and optimizer state alone exceed the memory available, before
+// allocating any of it (an allocation error deep inside LibTorch, or the OOM killer, otherwise).
+void check_training_fits_in_memory(const ModelConfig& model, torch::Device device) {
+  if (!device.is_cpu()) return;  // a CUDA allocation failure is reported by LibTorch with the sizes
+  const std::optional<std::uint64_t> available = available_memory_bytes();
+  if (!available) return;
+  const ParameterCounts p = count_parameters(model);
+  const double needed = kTrainingBytesPerParameter * static_cast<double>(p.total);
+  if (needed > static_cast<double>(*available)) {
+    constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+    fail(
+        "the model has {} parameters: training needs at least {:.2f} GiB for its weights, gradients and "
+        "AdamW moments ({} bytes a parameter, before activations), and {:.2f} GiB are available; choose a "
+        "smaller --d-model, --d-ff, --layers or --experts (`lab model-info` counts the parameters)",
+        p.total, needed / kGiB, kTrainingBytesPerParameter, static_cast<double>(*available) / kGiB);
+  }
+}
+
+// What train() created in a new run directory, removed again if training fails before its first step
+// completes, so that the same command can be retried (a run directory that exists is refused).
+class NewRunDirectory {
+ public:
+  NewRunDirectory() = default;
+  NewRunDirectory(const NewRunDirectory&) = delete;
+  NewRunDirectory& operator=(const NewRunDirectory&) = delete;
+  ~NewRunDirectory() {
+    if (dir_.empty()) return;
+    std::error_code ec;
+    if (created_) {
+      fs::remove_all(dir_, ec);
+    } else {  // the user's empty directory: only what the trainer put in it
+      for (const char* name : {"config.json", "metrics.jsonl", "checkpoints"})
+        fs::remove_all(dir_ / name, ec);
+    }
+  }
+  // Creates `dir` (which is empty or absent) and arms the cleanup.
+  void create(const fs::path& dir) {
+    std::error_code ec;
+    created_ = !fs::exists(dir);
+    fs::create_directories(dir, ec);
+    if (ec) fail("--out {}: cannot create the directory: {}", dir.string(), ec.message());
+    dir_ = dir;
+  }
+  void keep() { dir_.clear(); }  // the first step is done: the run exists
+
+ private:
+  fs::path dir_;
+  bool created_ = false;
+};
+
+// Sets LibTorch's thread count for a scope and restores it after (the experiment runner trains many
+// runs in one process).
+class ThreadCountScope {
+ public:
+  explicit ThreadCountScope(int threads) : before_(torch::get_num_threads()) {
+    if (threads != before_) torch::set_num_threads(threads);
+  }
+  ~ThreadCountScope() {
+    if (torch::get_num_threads() != before_) torch::set_num_threads(before_);
+  }
+  ThreadCountScope(const ThreadCountScope&) = delete;
+  ThreadCountScope& operator=(const ThreadCountScope&) = delete;
+
+ private:
+  int before_;
+};
+
 }  // namespace
+
+std::optional<RunParallelism> stored_parallelism(const fs::path& run_dir) {
+  const fs::path config_file = run_dir / "config.json";
+  if (!fs::exists(config_file)) return std::nullopt;
+  const nlohmann::json stored = read_json_file(config_file);
+  if (!stored.is_object() || !stored.contains("parallelism")) return std::nullopt;
+  try {
+    RunParallelism p;
+    p.workers = stored.at("parallelism").at("workers").get<int>();
+    p.threads = stored.at("parallelism").at("threads_per_worker").get<int>();
+    if (p.workers < 1 || p.threads < 1) throw std::out_of_range("not positive");
+    return p;
+  } catch (const std::exception& e) {
+    fail("{}: \"parallelism\" needs positive integers \"workers\" and \"threads_per_worker\" ({})",
+         config_file.string(), e.what());
+  }
+}
 
 TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet, const TrainHooks& hooks) {
   const auto start = std::chrono::steady_clock::now();
@@ -156,6 +245,16 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
     model_config = model_config_from_json(stored.at("model"), config_file.string());
   }
   c.validate();
+  // A resumed run computes with the threads it was started with (restored when train() returns).
+  std::optional<RunParallelism> resumed_on;
+  if (flags.resume) resumed_on = stored_parallelism(run_dir);
+  ThreadCountScope threads(resumed_on ? resumed_on->threads : torch::get_num_threads());
+  if (resumed_on && resumed_on->workers != dist_env.world_size && dist_env.rank == 0) {
+    std::cerr << fmt::format(
+        "lab train: {} was trained by {} worker{} and continues on {}: its result will differ in rounding "
+        "from an uninterrupted run's\n",
+        run_dir.string(), resumed_on->workers, resumed_on->workers == 1 ? "" : "s", dist_env.world_size);
+  }
   if (c.batch_size % dist_env.world_size != 0) {
     fail(
         "--batch-size {} is not divisible by the {} workers (--nproc / WORLD_SIZE): each takes an equal "
@@ -179,8 +278,12 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
   std::unique_ptr<torch::optim::AdamW> optimizer;
   CheckpointState state;
   std::exception_ptr setup_error;
+  NewRunDirectory new_run_dir;  // declared before the exception is rethrown, so it cleans up after it
   try {
     data.emplace(Dataset::open(c.data_dir));
+    // Opening checks sizes, bounds and token ids; a flipped token that stays inside the vocabulary
+    // only the checksums catch (~0.1 s for a 3e6-entry book, BENCHMARKS.md).
+    data->verify_checksums();
     if (const std::uint64_t examples = data->split("train").size();
         static_cast<std::uint64_t>(c.batch_size) > examples) {
       fail("--batch-size {} is larger than the {} training examples of {}: use at most {}", c.batch_size,
@@ -188,6 +291,7 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
     }
     fit_model_to_data(model_config, *data);
     model_config.validate();
+    check_training_fits_in_memory(model_config, device);
     manifest_checksum = data->manifest().at("manifest_crc32c").get<std::string>();
 
     if (!flags.resume && main_rank) {
@@ -198,14 +302,15 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
             "directory",
             run_dir.string());
       }
-      fs::create_directories(run_dir, ec);
-      if (ec) fail("--out {}: cannot create the directory: {}", run_dir.string(), ec.message());
+      new_run_dir.create(run_dir);
       nlohmann::json stored = {
           {"lab_version", std::string(project_version())},
           {"git_commit", std::string(git_commit())},
           {"dataset", {{"dir", c.data_dir}, {"task", data->task()}, {"manifest_crc32c", manifest_checksum}}},
           {"model", model_config_to_json(model_config)},
-          {"train", train_config_to_json(c)}};
+          {"train", train_config_to_json(c)},
+          {"parallelism",
+           {{"workers", dist.world_size()}, {"threads_per_worker", torch::get_num_threads()}}}};
       write_file_atomically(config_file, stored.dump(2) + "\n");
     } else if (flags.resume) {
       nlohmann::json stored = read_json_file(config_file);
@@ -376,6 +481,7 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
     }
     optimizer->step();
     state.step = step + 1;
+    new_run_dir.keep();
     state.tokens_seen += global_tokens.input_tokens;
 
     window_loss += loss;

@@ -3,12 +3,15 @@
 //
 // A run directory holds:
 //   config.json     the resolved model and training configs, the dataset's manifest checksum, the lab
-//                   version: enough to rebuild the model and continue or probe the run
+//                   version, the workers and threads it ran on: enough to rebuild the model and
+//                   continue or probe the run
 //   metrics.jsonl   one JSON object per logged step (step, tokens, loss, aux losses, lr, grad norm,
 //                   tokens/s) and per evaluation (held-out loss)
-//   checkpoints/    step-NNNNNNNN.pt, the newest few (trainer/checkpoint.h)
+//   checkpoints/    step-NNNNNNNN.safetensors and its .json record, the newest few (trainer/checkpoint.h)
 
+#include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +34,18 @@ struct TrainResult {
   bool already_finished = false;  // --resume of a finished run: nothing was trained or written
 };
 
+// How a run was computed: data-parallel workers and LibTorch threads per worker. Both change the
+// order of floating-point sums, so a resumed run is bit-identical to an uninterrupted one only on the
+// same; train() stores them in config.json and restores the threads, `lab train --resume` the workers.
+struct RunParallelism {
+  int workers = 1;
+  int threads = 1;  // per worker
+};
+
+// What RUN/config.json records; nullopt when the run has no config.json or predates the record.
+// Throws lab::Error when config.json exists but cannot be read.
+std::optional<RunParallelism> stored_parallelism(const std::filesystem::path& run_dir);
+
 // What the trainer calls back into; the trainer itself knows nothing about tasks.
 struct TrainHooks {
   // Every config.probe_every steps and at the end, on rank 0: measures the model (e.g. held-out
@@ -40,7 +55,8 @@ struct TrainHooks {
 };
 
 // Trains and writes the run directory. `model` fields vocab_size and max_seq_len set to 0 are taken
-// from the dataset. With config.resume, the run's stored configs are used and the flags ignored.
+// from the dataset. With config.resume, the run's stored configs are used and the flags ignored, and
+// the stored threads per worker are used for the call (a warning names a different worker count).
 // Throws lab::Error for bad input (missing dataset, vocabulary too large for the model, a run
 // directory that exists without --resume, a NaN loss); lab::Interrupted after saving on Ctrl-C.
 // Data-parallel when the environment describes a group of workers (trainer/distributed.h): each rank

@@ -221,6 +221,21 @@ TEST(GenCli, VerifyAcceptsAGoodDatasetAndNamesEveryDamagedFile) {
         EXPECT_NE(read.err.find((dir / damage.file).string()), std::string::npos) << read.err;
       }
     }
+    if (damage.checksum_only) {
+      // Export prints it but says it did not verify; with --verify, and when training, it is refused.
+      ProcessResult exported = run_lab({"export", dir.string(), "--split", "train", "--limit", "2"});
+      EXPECT_NE(exported.err.find("not verified"), std::string::npos) << exported.err;
+      for (const std::vector<std::string>& refuser :
+           {std::vector<std::string>{"export", dir.string(), "--verify"},
+            std::vector<std::string>{"train", "--data", dir.string(), "--out", (tmp / "run").string(),
+                                     "--steps", "1", "--d-model", "8", "--layers", "1", "--heads", "1"}}) {
+        ProcessResult refused = run_lab(refuser);
+        EXPECT_EQ(refused.exit_code, 2) << refuser[0] << "\n" << refused.err;
+        EXPECT_NE(refused.err.find((dir / damage.file).string()), std::string::npos) << refused.err;
+        EXPECT_NE(refused.err.find("checksum"), std::string::npos) << refused.err;
+      }
+      EXPECT_FALSE(fs::exists(tmp / "run")) << "training that did not start left a run directory";
+    }
     for (const auto& [name, bytes] : original) write_text(dir / name, bytes);
   }
   r = run_lab({"verify", tmp.path().string()});

@@ -2,6 +2,7 @@
 // worker with the same global batch, Ctrl-C and resume, workers that die or hang, and the errors a user
 // can cause. Every worker runs one thread: the machine has two cores and oversubscribed OpenMP threads
 // spin.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -29,10 +30,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
+nlohmann::json read_config(const fs::path& run) {
+  std::ifstream in(run / "config.json");
+  return nlohmann::json::parse(in);
+}
+
 // The model of a run's newest checkpoint, rebuilt from its config.json.
 Transformer load_run(const fs::path& run) {
-  std::ifstream in(run / "config.json");
-  nlohmann::json config = nlohmann::json::parse(in);
+  nlohmann::json config = read_config(run);
   Transformer model(model_config_from_json(config.at("model"), "config.json"));
   auto latest = latest_checkpoint(run);
   EXPECT_TRUE(latest.has_value()) << run;
@@ -222,13 +227,44 @@ TEST_F(DataParallel, CtrlCStopsEveryWorkerRankZeroSavesAndResumeIsBitIdentical) 
   EXPECT_EQ(r.err.find("partial output was removed"), std::string::npos) << r.err;
   auto saved = latest_checkpoint(stopped);
   ASSERT_TRUE(saved.has_value());
-  ASSERT_LT(saved->filename().string(), "step-00000100.pt") << "the run finished before the Ctrl-C";
+  ASSERT_LT(saved->filename().string(), "step-00000100.safetensors") << "the run finished before the Ctrl-C";
 
-  ProcessResult resumed = run_lab(
-      {"--threads", "2", "-q", "train", "--nproc", "2", "--data", book(), "--out", stopped, "--resume"});
+  // The run records its workers and threads; the resume names neither (and another thread count)
+  // and still continues on two workers of one thread each.
+  const nlohmann::json config = read_config(stopped);
+  EXPECT_EQ(config.at("parallelism").at("workers"), 2);
+  EXPECT_EQ(config.at("parallelism").at("threads_per_worker"), 1);
+  ProcessResult resumed =
+      run_lab({"--threads", "1", "train", "--data", book(), "--out", stopped, "--resume"});
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("2 workers with 1 thread each"), std::string::npos) << resumed.out;
   Transformer a = load_run(straight), b = load_run(stopped);
   EXPECT_TRUE(same_weights(a, b));
+  // The logged losses after the resume are the uninterrupted run's too.
+  auto la = metrics_lines(straight, "loss"), lb = metrics_lines(stopped, "loss");
+  ASSERT_EQ(la.size(), lb.size());
+  for (std::size_t i = 0; i < la.size(); ++i) EXPECT_EQ(la[i].at("loss"), lb[i].at("loss")) << i;
+}
+
+TEST_F(DataParallel, AResumeUnderADifferentWorkerCountSaysItWillNotBeBitIdentical) {
+  const std::string out = run("run");
+  ASSERT_EQ(run_lab(with({"--threads", "1"}, train(out, "4"))).exit_code, 0);
+  // Pretend the run is unfinished (more steps) and continue it as two torchrun workers.
+  nlohmann::json config = read_config(out);
+  EXPECT_EQ(config.at("parallelism").at("workers"), 1);
+  config["train"]["steps"] = 6;
+  std::ofstream(fs::path(out) / "config.json") << config.dump(2);
+  const int port = free_port();
+  RunningProcess rank0(LAB_BINARY, {"--threads", "1", "train", "--data", book(), "--out", out, "--resume"},
+                       torchrun_env(0, port, "60"));
+  RunningProcess rank1(LAB_BINARY, {"--threads", "1", "train", "--data", book(), "--out", out, "--resume"},
+                       torchrun_env(1, port, "60"));
+  ASSERT_TRUE(rank0.exited_within(120));
+  ASSERT_TRUE(rank1.exited_within(60));
+  ProcessResult r0 = rank0.finish(), r1 = rank1.finish();
+  EXPECT_EQ(r0.exit_code, 0) << r0.err;
+  EXPECT_EQ(r1.exit_code, 0) << r1.err;
+  EXPECT_NE(r0.err.find("trained by 1 worker and continues on 2"), std::string::npos) << r0.err;
 }
 
 TEST_F(DataParallel, AWorkerThatDiesMakesTheOtherExitWithAnErrorAtOnce) {
@@ -296,6 +332,26 @@ TEST_F(DataParallel, WorkersThatNeverMeetFailAfterTheTimeout) {
         << r.err;
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
   }
+}
+
+TEST_F(DataParallel, WorkersThatDisagreeOnTheDatasetLeaveNoRunDirectory) {
+  // Rank 0 has written config.json when it learns that rank 1 reads another dataset: the run never
+  // took a step, so nothing of it may stay (the retry would be refused as "exists and is not empty").
+  const std::string other = run("other"), out = run("run");
+  ASSERT_EQ(run_lab({"-q", "gen", "phonebook", "--entries", "67", "--seed", "9", "--out", other}).exit_code,
+            0);
+  const int port = free_port();
+  std::vector<std::string> rank1_args = with({"--threads", "1"}, train(out, "5"));
+  *std::find(rank1_args.begin(), rank1_args.end(), book()) = other;
+  RunningProcess rank0(LAB_BINARY, with({"--threads", "1"}, train(out, "5")), torchrun_env(0, port, "60"));
+  RunningProcess rank1(LAB_BINARY, rank1_args, torchrun_env(1, port, "60"));
+  ASSERT_TRUE(rank0.exited_within(60));
+  ASSERT_TRUE(rank1.exited_within(60));
+  ProcessResult r0 = rank0.finish();
+  EXPECT_EQ(r0.exit_code, 2) << r0.err;
+  EXPECT_NE(r0.err.find("different datasets"), std::string::npos) << r0.err;
+  EXPECT_NE(rank1.finish().exit_code, 0);
+  EXPECT_FALSE(fs::exists(out)) << "the run that never started left its directory";
 }
 
 TEST_F(DataParallel, BadGroupSetupExitsTwoNamingIt) {

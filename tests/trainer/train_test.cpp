@@ -47,6 +47,11 @@ Transformer load_run(const fs::path& run) {
   return model;
 }
 
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 bool same_weights(Transformer& a, Transformer& b) {
   auto pa = a->named_parameters(), pb = b->named_parameters();
   if (pa.size() != pb.size()) return false;
@@ -158,7 +163,7 @@ TEST(Train, ResumeAfterKillNineIsBitIdenticalToAnUninterruptedRun) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     auto latest = latest_checkpoint(killed);
-    if (latest && latest->filename().string() >= "step-00000030.pt") break;
+    if (latest && latest->filename().string() >= "step-00000030.safetensors") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   kill(pid, SIGKILL);
@@ -186,6 +191,37 @@ TEST(Train, ResumeAfterKillNineIsBitIdenticalToAnUninterruptedRun) {
     return lines;
   };
   EXPECT_EQ(training_lines(dir / "straight"), training_lines(killed));
+  // The checkpoint files themselves are byte-identical (what varies, wall-clock seconds, lives in the
+  // .json record beside each), so `cmp` checks a reproduction.
+  for (const char* name : {"step-00000117.safetensors", "step-00000120.safetensors"}) {
+    const fs::path a_file = dir / "straight" / "checkpoints" / name,
+                   b_file = fs::path(killed) / "checkpoints" / name;
+    ASSERT_TRUE(fs::exists(a_file) && fs::exists(b_file)) << name;
+    EXPECT_EQ(read_file(a_file), read_file(b_file)) << name;
+  }
+}
+
+TEST(Train, TwoIdenticalRunsWriteByteIdenticalCheckpoints) {
+  TempDir dir;
+  ASSERT_EQ(
+      run_lab({"-q", "gen", "phonebook", "--entries", "64", "--out", (dir / "book").string()}).exit_code, 0);
+  for (const char* out : {"a", "b"}) {
+    ASSERT_EQ(run_lab(with({"--threads", "1", "-q", "train", "--data", (dir / "book").string(), "--out",
+                            (dir / out).string(), "--steps", "6", "--batch-size", "16", "--checkpoint-every",
+                            "3", "--experts", "4"},
+                           kTinyModel))
+                  .exit_code,
+              0);
+  }
+  for (const char* name : {"step-00000003.safetensors", "step-00000006.safetensors"}) {
+    const std::string a = read_file(dir / "a" / "checkpoints" / name);
+    EXPECT_FALSE(a.empty()) << name;
+    EXPECT_EQ(a, read_file(dir / "b" / "checkpoints" / name)) << name;
+  }
+  // The record beside each holds the checksum and the seconds that differ.
+  auto record = nlohmann::json::parse(read_file(dir / "a" / "checkpoints" / "step-00000006.json"));
+  EXPECT_TRUE(record.contains("crc32c"));
+  EXPECT_TRUE(record.contains("seconds"));
 }
 
 TEST(Train, ResumingAFinishedRunSaysSoAndChangesNothing) {
@@ -207,7 +243,7 @@ TEST(Train, ResumingAFinishedRunSaysSoAndChangesNothing) {
   ASSERT_TRUE(checkpoint.has_value());
   const std::string weights = read(*checkpoint);
   // What a kill -9 during a checkpoint write leaves (PID 999999999 is above any PID Linux hands out).
-  const fs::path stale = dir / "run" / "checkpoints" / "step-00000009.pt.tmp-999999999";
+  const fs::path stale = dir / "run" / "checkpoints" / "step-00000009.safetensors.tmp-999999999";
   std::ofstream(stale) << "torn";
   ProcessResult r =
       run_lab({"--threads", "1", "train", "--data", (dir / "book").string(), "--out", run, "--resume"});
@@ -230,9 +266,9 @@ TEST(Train, ACorruptCheckpointIsRefusedNamingItAndThePreviousOne) {
                          kTinyModel))
                 .exit_code,
             0);
-  const fs::path newest = dir / "run" / "checkpoints" / "step-00000008.pt";
+  const fs::path newest = dir / "run" / "checkpoints" / "step-00000008.safetensors";
   ASSERT_TRUE(fs::exists(newest));
-  ASSERT_TRUE(fs::exists(dir / "run" / "checkpoints" / "step-00000008.pt.crc32c"));
+  ASSERT_TRUE(fs::exists(dir / "run" / "checkpoints" / "step-00000008.json"));
   {  // one byte in the middle, as a bad disk or a bad copy would
     std::fstream f(newest, std::ios::in | std::ios::out | std::ios::binary);
     f.seekg(static_cast<std::streamoff>(fs::file_size(newest) / 2));
@@ -243,8 +279,8 @@ TEST(Train, ACorruptCheckpointIsRefusedNamingItAndThePreviousOne) {
   }
   ProcessResult probe = run_lab({"--threads", "1", "probe", run});
   EXPECT_EQ(probe.exit_code, 2) << probe.err;
-  EXPECT_NE(probe.err.find("step-00000008.pt: checksum"), std::string::npos) << probe.err;
-  EXPECT_NE(probe.err.find("step-00000004.pt"), std::string::npos)
+  EXPECT_NE(probe.err.find("step-00000008.safetensors: checksum"), std::string::npos) << probe.err;
+  EXPECT_NE(probe.err.find("step-00000004.safetensors"), std::string::npos)
       << "offers the previous one: " << probe.err;
   // Training cannot resume from it either; it must not go on silently with other weights.
   ProcessResult resumed =
@@ -253,7 +289,7 @@ TEST(Train, ACorruptCheckpointIsRefusedNamingItAndThePreviousOne) {
   EXPECT_NE(resumed.err.find("corrupt"), std::string::npos) << resumed.err;
   // The previous checkpoint still probes.
   ProcessResult previous = run_lab({"--threads", "1", "probe", run, "--checkpoint",
-                                    (dir / "run" / "checkpoints" / "step-00000004.pt").string()});
+                                    (dir / "run" / "checkpoints" / "step-00000004.safetensors").string()});
   EXPECT_EQ(previous.exit_code, 0) << previous.err;
 }
 
@@ -283,6 +319,51 @@ TEST(Train, BadInputExitsTwoNamingIt) {
     EXPECT_NE(r.err.find(c.mentions), std::string::npos) << r.err;
   }
   EXPECT_FALSE(fs::exists(dir / "r7")) << "a refused batch size leaves no run directory";
+}
+
+TEST(Train, AModelTooLargeForMemoryIsRefusedBeforeAllocatingAndLeavesNothing) {
+  TempDir dir;
+  ASSERT_EQ(
+      run_lab({"-q", "gen", "phonebook", "--entries", "100", "--out", (dir / "book").string()}).exit_code, 0);
+  const std::string run = (dir / "run").string();
+  ProcessResult r =
+      run_lab({"train", "--data", (dir / "book").string(), "--out", run, "--d-model", "1000000"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  // 12 d^2 per layer (attention 4 d^2, FFN 8 d^2) x 2 layers, plus the embedding and head.
+  EXPECT_NE(r.err.find("24000"), std::string::npos) << "the parameter count: " << r.err;
+  EXPECT_NE(r.err.find("GiB"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(run)) << "the refused run left its directory behind";
+  // The same --out then trains (nothing was left to refuse as "exists and is not empty").
+  ProcessResult retry = run_lab({"-q", "--threads", "1", "train", "--data", (dir / "book").string(), "--out",
+                                 run, "--steps", "2", "--d-model", "16", "--layers", "1", "--heads", "1"});
+  EXPECT_EQ(retry.exit_code, 0) << retry.err;
+}
+
+TEST(Train, ACheckpointOfAnotherShapeIsRefusedNamingTheTensor) {
+  TempDir dir;
+  ASSERT_EQ(
+      run_lab({"-q", "gen", "phonebook", "--entries", "100", "--out", (dir / "book").string()}).exit_code, 0);
+  const std::string run = (dir / "run").string();
+  ASSERT_EQ(run_lab({"-q", "--threads", "1", "train", "--data", (dir / "book").string(), "--out", run,
+                     "--steps", "2", "--d-model", "32", "--layers", "1", "--heads", "2"})
+                .exit_code,
+            0);
+  // config.json edited after training: d_model 32 -> 64, so every weight's shape disagrees.
+  nlohmann::json config = nlohmann::json::parse(std::ifstream(dir / "run" / "config.json"));
+  config["model"]["d_model"] = 64;
+  config["train"]["steps"] = 4;  // unfinished, so --resume loads the checkpoint
+  std::ofstream(dir / "run" / "config.json") << config.dump(2);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"probe", run},
+        std::vector<std::string>{"train", "--data", (dir / "book").string(), "--out", run, "--resume"}}) {
+    ProcessResult r = run_lab(with({"--threads", "1"}, args));
+    EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("step-00000002.safetensors: tensor '"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("32] in the checkpoint"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("64]: the checkpoint belongs to another model"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("config.json"), std::string::npos) << r.err;
+  }
 }
 
 TEST(Train, ANonFiniteLossStopsTrainingAndSaysAtWhichStep) {
