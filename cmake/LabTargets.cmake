@@ -7,10 +7,12 @@ endfunction()
 
 # One precompiled header of LibTorch, built once and reused by every target that includes LibTorch:
 # parsing <torch/torch.h> costs ~20 s per translation unit without it.
-add_library(lab_torch_pch OBJECT ${CMAKE_CURRENT_LIST_DIR}/torch_pch.cpp)
-target_link_libraries(lab_torch_pch PUBLIC torch fmt::fmt OpenMP::OpenMP_CXX)
-target_precompile_headers(lab_torch_pch PUBLIC <torch/torch.h>)
-lab_project_target(lab_torch_pch)
+if(TARGET torch)  # not in the fuzz preset
+  add_library(lab_torch_pch OBJECT ${CMAKE_CURRENT_LIST_DIR}/torch_pch.cpp)
+  target_link_libraries(lab_torch_pch PUBLIC torch fmt::fmt OpenMP::OpenMP_CXX)
+  target_precompile_headers(lab_torch_pch PUBLIC <torch/torch.h>)
+  lab_project_target(lab_torch_pch)
+endif()
 
 # Links LibTorch PUBLIC (libraries expose torch::Tensor in their headers) and reuses the shared PCH.
 # OpenMP as LibTorch is built: at::parallel_for in our code is serial without it (see CMakeLists.txt).

@@ -118,7 +118,8 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& sou
       }
       continue;
     }
-    auto bad = [&](const char* what) { fail("{}: tensor '{}': {}", source, name, what); };
+    const std::string tensor_name = name;  // clang 14 cannot capture a structured binding
+    auto bad = [&](const char* what) { fail("{}: tensor '{}': {}", source, tensor_name, what); };
     if (!value.is_object()) bad("its entry is not an object");
     const auto dtype = value.find("dtype");
     const auto shape = value.find("shape");

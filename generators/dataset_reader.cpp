@@ -128,6 +128,8 @@ Dataset Dataset::from_manifest(const fs::path& dir, nlohmann::json manifest) {
       DatasetSplit split;
       split.name_ = name;
       split.count_ = entry.at("count").get<std::uint64_t>();
+      split.tokens_crc32c_ = files.at("tokens").at("crc32c").get<std::string>();
+      split.index_crc32c_ = files.at("index").at("crc32c").get<std::string>();
       split.max_length_ = entry.at("max_length").get<std::uint32_t>();
       split.tokens_ = std::make_shared<const MappedFile>(dir / tokens_file(name));
       split.index_ = std::make_shared<const MappedFile>(dir / index_file(name));
@@ -157,9 +159,8 @@ const DatasetSplit& Dataset::split(std::string_view name) const {
 
 void Dataset::verify_checksums() const {
   for (const DatasetSplit& split : splits_) {
-    const auto& files = manifest_.at("splits").at(split.name()).at("files");
-    for (const auto& [kind, file] : {std::pair{"tokens", split.tokens_}, std::pair{"index", split.index_}}) {
-      std::string recorded = files.at(kind).at("crc32c").get<std::string>();
+    for (const auto& [recorded, file] :
+         {std::pair{split.tokens_crc32c_, split.tokens_}, std::pair{split.index_crc32c_, split.index_}}) {
       std::string actual = fmt::format("{:08x}", crc32c(0, file->bytes().data(), file->size()));
       if (actual != recorded) {
         fail("{}: checksum {} does not match the manifest's {}: the file is corrupt; {}",

@@ -40,6 +40,7 @@ class DatasetSplit {
   std::uint32_t max_length_ = 0;
   std::shared_ptr<const MappedFile> tokens_;
   std::shared_ptr<const MappedFile> index_;
+  std::string tokens_crc32c_, index_crc32c_;  // the manifest's checksums of the two files
 };
 
 class Dataset {

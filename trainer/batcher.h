@@ -10,10 +10,9 @@
 #include <torch/torch.h>
 
 #include "generators/dataset_reader.h"
+#include "trainer/train_config.h"
 
 namespace lab {
-
-enum class LossOn { answer, all };  // train on the answer tokens (and <eos>), or on every token
 
 struct Batch {
   torch::Tensor inputs;     // [B, T] int64: each sequence without its last token, <pad>-padded

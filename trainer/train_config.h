@@ -5,10 +5,11 @@
 #include <cstdint>
 #include <string>
 
-#include "trainer/batcher.h"
 #include "trainer/lr_schedule.h"
 
 namespace lab {
+
+enum class LossOn { answer, all };  // train on the answer tokens (and <eos>), or on every token
 
 struct TrainConfig {
   std::string data_dir;               // dataset directory written by `lab gen`

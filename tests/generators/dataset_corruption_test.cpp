@@ -226,6 +226,22 @@ TEST_F(CorruptDataset, ManifestThatIsNotJsonOrMissesFieldsIsReported) {
   expect_open_fails("manifest.json", "missing");
 }
 
+TEST_F(CorruptDataset, AManifestWithoutAFileChecksumIsReportedOnOpen) {
+  // Found by fuzz_dataset: with the manifest's own checksum recomputed, a split file without its
+  // "crc32c" opened, and verify_checksums() then threw a JSON exception (an internal error, exit 1).
+  for (const char* kind : {"tokens", "index"}) {
+    nlohmann::json manifest = nlohmann::json::parse(read_bytes(file("manifest.json")));
+    manifest["splits"]["test"]["files"][kind].erase("crc32c");
+    manifest["manifest_crc32c"] = manifest_checksum(manifest);
+    write_bytes(file("manifest.json"), manifest.dump(2));
+    expect_open_fails("manifest.json", "missing or has the wrong type");
+    manifest["splits"]["test"]["files"][kind]["crc32c"] = 7;  // not a string
+    manifest["manifest_crc32c"] = manifest_checksum(manifest);
+    write_bytes(file("manifest.json"), manifest.dump(2));
+    expect_open_fails("manifest.json", "missing or has the wrong type");
+  }
+}
+
 TEST_F(CorruptDataset, ManifestThatLiesConsistentlyIsCaughtByTheFileChecks) {
   // Someone edits the manifest and recomputes its checksum: the data files no longer agree with it.
   nlohmann::json manifest = nlohmann::json::parse(read_bytes(file("manifest.json")));
