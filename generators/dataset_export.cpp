@@ -69,8 +69,9 @@ std::string example_to_text(const Dataset& dataset, const ExampleView& example) 
 nlohmann::json dataset_statistics(const Dataset& dataset) {
   nlohmann::json out = {{"dir", dataset.dir().string()},
                         {"task", dataset.task()},
-                        {"parameters", dataset.manifest().at("parameters")},
-                        {"disjointness", dataset.manifest().at("disjointness")},
+                        // informational fields: a hand-made manifest may lack them
+                        {"parameters", dataset.manifest().value("parameters", nlohmann::json())},
+                        {"disjointness", dataset.manifest().value("disjointness", nlohmann::json())},
                         {"vocabulary", dataset.vocabulary().texts()}};
   const bool graph = is_graph_task(dataset.task());
   const GraphFormat format = graph ? graph_format_of(dataset.manifest()) : GraphFormat{};
