@@ -31,6 +31,7 @@ packages=(
   libsqlite3-dev          # results database
   gnuplot-nox             # plots
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev  # the fuzz preset's compiler and libFuzzer (scripts/fuzz.sh)
 )
 if [ "$peers" = 1 ]; then packages+=(python3 python3-torch python3-networkx); fi
 
