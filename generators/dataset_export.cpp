@@ -148,9 +148,15 @@ std::string format_statistics(const nlohmann::json& stats) {
     out += fmt::format("  prompt format: {} ({})\n", format,
                        format == 1 ? "edges undelimited, u v u v ..." : "each edge as <e> u v");
   }
+  // The manifest's own record (as `lab gen` wrote it): printed as it is, whatever a hand edit left.
   for (const auto& rule : stats.at("disjointness")) {
-    out += fmt::format("  prompts of '{}' also in '{}': {}\n", rule.at("split").get<std::string>(),
-                       rule.at("from").get<std::string>(), rule.at("shared_prompts").get<std::uint64_t>());
+    if (!rule.is_object()) continue;
+    auto text = [&](const char* key) {
+      const nlohmann::json v = rule.value(key, nlohmann::json("?"));
+      return v.is_string() ? v.get<std::string>() : v.dump();
+    };
+    out += fmt::format("  prompts of '{}' also in '{}': {}\n", text("split"), text("from"),
+                       text("shared_prompts"));
   }
   for (const auto& [name, s] : stats.at("splits").items()) {
     out += fmt::format("\n  split {}: {} examples, {} tokens, longest {}\n", name,
