@@ -55,9 +55,14 @@ inline void write_files(const std::filesystem::path& dir,
   }
 }
 
-inline void write_file(const std::filesystem::path& file, std::string_view bytes) {
+// Writes one input as the file `name` in scratch_dir() and returns its path.
+inline std::filesystem::path write_input(const std::string& name, const std::uint8_t* data,
+                                         std::size_t size) {
+  std::filesystem::create_directories(scratch_dir());
+  const std::filesystem::path file = scratch_dir() / name;
   std::ofstream(file, std::ios::binary | std::ios::trunc)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+  return file;
 }
 
 }  // namespace lab::fuzz

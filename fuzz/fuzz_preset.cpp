@@ -5,11 +5,7 @@
 #include "fuzz/bundle.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::filesystem::path file = [] {
-    std::filesystem::create_directories(lab::fuzz::scratch_dir());
-    return lab::fuzz::scratch_dir() / "preset.toml";
-  }();
-  lab::fuzz::write_file(file, std::string_view(reinterpret_cast<const char*>(data), size));
+  const std::filesystem::path file = lab::fuzz::write_input("preset.toml", data, size);
   try {
     lab::Preset preset = lab::load_preset(file);
     for (const lab::RunSpec& run : preset.runs) {

@@ -5,11 +5,7 @@
 #include "results/report.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::filesystem::path file = [] {
-    std::filesystem::create_directories(lab::fuzz::scratch_dir());
-    return lab::fuzz::scratch_dir() / "results.csv";
-  }();
-  lab::fuzz::write_file(file, std::string_view(reinterpret_cast<const char*>(data), size));
+  const std::filesystem::path file = lab::fuzz::write_input("results.csv", data, size);
   try {
     for (const auto& row : lab::read_results_csv(file)) (void)row.size();
   } catch (const lab::Error&) {

@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -317,10 +316,10 @@ CheckpointState load(const fs::path& file, torch::nn::Module& model, torch::opti
     fail("{}: a safetensors file but not a lab checkpoint (no __metadata__ format \"{}\")", file.string(),
          kFormat);
   }
-  if (stored.metadata.at("format") == kFormat && stored.metadata.count("format_version") &&
-      stored.metadata.at("format_version") != kFormatVersion) {
-    fail("{}: checkpoint format version {} is newer than this lab reads ({})", file.string(),
-         stored.metadata.at("format_version"), kFormatVersion);
+  if (auto it = stored.metadata.find("format_version");
+      it != stored.metadata.end() && it->second != kFormatVersion) {
+    fail("{}: checkpoint format version {} is newer than this lab reads ({})", file.string(), it->second,
+         kFormatVersion);
   }
   load_model_tensors(stored, file, model);
   CheckpointState state;

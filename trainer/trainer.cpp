@@ -210,12 +210,8 @@ class ThreadCountScope {
   int before_;
 };
 
-}  // namespace
-
-std::optional<RunParallelism> stored_parallelism(const fs::path& run_dir) {
-  const fs::path config_file = run_dir / "config.json";
-  if (!fs::exists(config_file)) return std::nullopt;
-  const nlohmann::json stored = read_json_file(config_file);
+// The "parallelism" record of a config.json's content; nullopt for runs from before it was stored.
+std::optional<RunParallelism> parallelism_of(const nlohmann::json& stored, const fs::path& config_file) {
   if (!stored.is_object() || !stored.contains("parallelism")) return std::nullopt;
   try {
     RunParallelism p;
@@ -229,25 +225,34 @@ std::optional<RunParallelism> stored_parallelism(const fs::path& run_dir) {
   }
 }
 
+}  // namespace
+
+std::optional<RunParallelism> stored_parallelism(const fs::path& run_dir) {
+  const fs::path config_file = run_dir / "config.json";
+  if (!fs::exists(config_file)) return std::nullopt;
+  return parallelism_of(read_json_file(config_file), config_file);
+}
+
 TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet, const TrainHooks& hooks) {
   const auto start = std::chrono::steady_clock::now();
   const DistributedEnv dist_env = distributed_env_from_environment();
   const fs::path run_dir = flags.out_dir;
   const fs::path config_file = run_dir / "config.json";
   TrainConfig c = flags;
+  nlohmann::json resumed_config;  // the config.json of the run being resumed, read once
   if (flags.resume) {
     if (!fs::exists(config_file)) {
       fail("--resume: {} has no config.json; it is not a run directory (start a new run without --resume)",
            run_dir.string());
     }
-    nlohmann::json stored = read_json_file(config_file);
-    c = train_config_from_json(stored.at("train"), flags, config_file.string());
-    model_config = model_config_from_json(stored.at("model"), config_file.string());
+    resumed_config = read_json_file(config_file);
+    c = train_config_from_json(resumed_config.at("train"), flags, config_file.string());
+    model_config = model_config_from_json(resumed_config.at("model"), config_file.string());
   }
   c.validate();
   // A resumed run computes with the threads it was started with (restored when train() returns).
   std::optional<RunParallelism> resumed_on;
-  if (flags.resume) resumed_on = stored_parallelism(run_dir);
+  if (flags.resume) resumed_on = parallelism_of(resumed_config, config_file);
   ThreadCountScope threads(resumed_on ? resumed_on->threads : torch::get_num_threads());
   if (resumed_on && resumed_on->workers != dist_env.world_size && dist_env.rank == 0) {
     std::cerr << fmt::format(
@@ -313,8 +318,7 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
            {{"workers", dist.world_size()}, {"threads_per_worker", torch::get_num_threads()}}}};
       write_file_atomically(config_file, stored.dump(2) + "\n");
     } else if (flags.resume) {
-      nlohmann::json stored = read_json_file(config_file);
-      if (stored.at("dataset").at("manifest_crc32c").get<std::string>() != manifest_checksum) {
+      if (resumed_config.at("dataset").at("manifest_crc32c").get<std::string>() != manifest_checksum) {
         fail("--resume: the dataset {} is not the one this run was trained on (manifest checksum differs)",
              c.data_dir);
       }
