@@ -47,6 +47,12 @@ int run_cli(int argc, char** argv) {
   app.add_option("--threads", global.threads, "Compute threads (LibTorch intra-op; default: all cores)")
       ->check(positive_number())
       ->option_text("N");
+  add_enum_flag(
+      &app, "--kernels", global.kernels,
+      "fused (default): the fused CPU kernels where they apply (fp32 attention); reference: the plain "
+      "LibTorch composition everywhere, to check a result against (slower)",
+      {{"fused", Kernels::fused}, {"reference", Kernels::reference}})
+      ->option_text("KIND");
   app.add_flag("-q,--quiet", global.quiet, "No progress bars or informational output; errors still print");
 
   std::vector<Command> commands = add_commands(app, global);

@@ -8,12 +8,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include "models/kernels.h"
+
 namespace lab {
 
 // Flags that apply to every subcommand.
 struct GlobalOptions {
   int threads = 0;     // LibTorch intra-op threads (and the generators' workers); 0 = all cores
   bool quiet = false;  // no progress bars or informational lines; warnings and errors still print
+  Kernels kernels = Kernels::fused;  // the fused CPU kernels, or the plain LibTorch composition
 };
 
 // A subcommand: its CLI11 parser and what runs when it is chosen.

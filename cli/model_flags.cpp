@@ -4,22 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "cli/validators.h"
+
 namespace lab {
-namespace {
-
-template <typename Enum>
-CLI::Option* add_enum_flag(CLI::App* app, const std::string& name, Enum& value, const std::string& help,
-                           const std::map<std::string, Enum>& names) {
-  std::vector<std::string> keys;
-  for (const auto& entry : names) keys.push_back(entry.first);
-  return app
-      ->add_option_function<std::string>(
-          name, [&value, names](const std::string& text) { value = names.at(text); }, help)
-      ->check(CLI::IsMember(keys))
-      ->default_str(std::string(to_string(value)));
-}
-
-}  // namespace
 
 void add_model_flags(CLI::App* app, ModelConfig& c) {
   const std::string group = "Model";

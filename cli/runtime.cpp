@@ -22,6 +22,7 @@ int default_thread_count() {
 void configure_runtime(const GlobalOptions& options) {
   keep_freed_memory();
   torch::set_num_threads(options.threads > 0 ? options.threads : default_thread_count());
+  set_kernels(options.kernels);
   BlasInfo blas = detect_blas();
   if (blas.kind == BlasKind::reference) {
     std::cerr << fmt::format(
@@ -41,9 +42,10 @@ std::string version_text() {
       "libtorch: {}\n"
       "devices: {}\n"
       "blas: {}\n"
-      "threads: {}\n",
+      "threads: {}\n"
+      "kernels: {}\n",
       project_version(), git_commit(), TORCH_VERSION, devices, detect_blas().description,
-      torch::get_num_threads());
+      torch::get_num_threads(), to_string(kernels()));
 }
 
 }  // namespace lab

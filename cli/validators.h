@@ -2,7 +2,9 @@
 // CLI11 checks with messages a user can read: CLI::PositiveNumber reports its range as "0.000000 to
 // 1797693134862315708145...", 300 digits of the largest double.
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -32,5 +34,18 @@ inline CLI::Validator positive_real() {
 
 inline CLI::Validator positive_number() { return whole_number_at_least(1); }
 inline CLI::Validator non_negative_number() { return whole_number_at_least(0); }
+
+// A flag taking one of `names`, stored as its enum value; the help shows the current value.
+template <typename Enum>
+inline CLI::Option* add_enum_flag(CLI::App* app, const std::string& name, Enum& value,
+                                  const std::string& help, const std::map<std::string, Enum>& names) {
+  std::vector<std::string> keys;
+  for (const auto& entry : names) keys.push_back(entry.first);
+  return app
+      ->add_option_function<std::string>(
+          name, [&value, names](const std::string& text) { value = names.at(text); }, help)
+      ->check(CLI::IsMember(keys))
+      ->default_str(std::string(to_string(value)));
+}
 
 }  // namespace lab

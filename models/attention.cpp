@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "models/fused_attention.h"
+
 namespace lab {
 
 CausalSelfAttentionImpl::CausalSelfAttentionImpl(const ModelConfig& config)
@@ -13,15 +15,21 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(const ModelConfig& config)
   proj = register_module("proj", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
 }
 
-torch::Tensor apply_rope(const torch::Tensor& x, int64_t offset) {
-  const int64_t t = x.size(2);
-  const int64_t half = x.size(3) / 2;
-  const auto f32 = x.options().dtype(torch::kFloat32);
+std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t t, int64_t head_dim, int64_t offset,
+                                                    const torch::TensorOptions& options) {
+  const int64_t half = head_dim / 2;
+  const auto f32 = options.dtype(torch::kFloat32);
   torch::Tensor inv_freq =
-      torch::pow(10000.0, -torch::arange(half, f32) * (2.0 / static_cast<double>(x.size(3))));
+      torch::pow(10000.0, -torch::arange(half, f32) * (2.0 / static_cast<double>(head_dim)));
   torch::Tensor angle = torch::outer(torch::arange(offset, offset + t, f32), inv_freq);  // [T, Dh/2]
-  torch::Tensor cos = angle.cos().to(x.scalar_type());                                   // [T, Dh/2]
-  torch::Tensor sin = angle.sin().to(x.scalar_type());
+  return {angle.cos(), angle.sin()};
+}
+
+torch::Tensor apply_rope(const torch::Tensor& x, int64_t offset) {
+  const int64_t half = x.size(3) / 2;
+  auto [cos_f32, sin_f32] = rope_tables(x.size(2), x.size(3), offset, x.options());
+  torch::Tensor cos = cos_f32.to(x.scalar_type());  // [T, Dh/2]
+  torch::Tensor sin = sin_f32.to(x.scalar_type());
   torch::Tensor x1 = x.narrow(-1, 0, half);  // [B, H, T, Dh/2]
   torch::Tensor x2 = x.narrow(-1, half, half);
   return torch::cat({x1 * cos - x2 * sin, x2 * cos + x1 * sin}, -1);  // [B, H, T, Dh]
@@ -30,9 +38,13 @@ torch::Tensor apply_rope(const torch::Tensor& x, int64_t offset) {
 torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* cache) {
   const int64_t b = x.size(0), t = x.size(1), d = x.size(2);
   const int64_t past = cache ? cache->length() : 0;
-  // qkv: [B, T, 3D] -> q, k, v: [B, H, T, Dh]
+  torch::Tensor packed = qkv(x);  // [B, T, 3D]
+  if (cache == nullptr && fused_attention_applies(packed, heads, rope)) {
+    return proj(fused_causal_attention(packed, heads, rope));
+  }
+  // The plain composition (the reference of the fused kernel): q, k, v: [B, H, T, Dh]
   std::vector<torch::Tensor> parts =
-      qkv(x).view({b, t, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}).unbind(0);
+      packed.view({b, t, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}).unbind(0);
   torch::Tensor q = parts[0], k = parts[1], v = parts[2];
   if (rope) {
     q = apply_rope(q, past);

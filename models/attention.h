@@ -3,6 +3,8 @@
 // to the embeddings by the Transformer). Decoding reuses past keys and values through a KVCache:
 // prefill with the prompt once, then feed one token per step; positions continue from the cache.
 
+#include <utility>
+
 #include <torch/torch.h>
 
 #include "models/model_config.h"
@@ -34,5 +36,10 @@ TORCH_MODULE(CausalSelfAttention);
 // Rotary position embedding of q or k: x [B, H, T, Dh] at absolute positions offset .. offset+T-1.
 // Rotates the pairs (i, i + Dh/2) by angle position * 10000^(-2i/Dh) (GPT-NeoX / Llama layout).
 torch::Tensor apply_rope(const torch::Tensor& x, int64_t offset);
+
+// The rotation's cos and sin at positions offset .. offset+T-1 for head dimension Dh: [T, Dh/2] fp32
+// each (shared by apply_rope and the fused kernel, so both rotate by the same angles).
+std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t t, int64_t head_dim, int64_t offset,
+                                                    const torch::TensorOptions& options);
 
 }  // namespace lab

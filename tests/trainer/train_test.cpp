@@ -61,6 +61,13 @@ bool same_weights(Transformer& a, Transformer& b) {
   return true;
 }
 
+// 64 small graphs (5-6 nodes) that a tiny model learns in a few hundred steps.
+bool make_tiny_shortest_path(const fs::path& out) {
+  return run_lab({"-q", "gen", "shortest-path", "--count", "64", "--test-count", "8", "--nodes-min", "5",
+                  "--nodes-max", "6", "--node-tokens", "8", "--degree", "2", "--out", out.string()})
+             .exit_code == 0;
+}
+
 const std::vector<std::string> kTinyModel = {"--d-model", "64", "--layers", "2", "--heads", "2"};
 
 std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
@@ -126,11 +133,7 @@ TEST(Train, ExpertChoiceWithRoutingGroupsTrainsAndProbesBatchesOfAnyTokenCount) 
 
 TEST(Train, LearnsATinyShortestPathSet) {
   TempDir dir;
-  ASSERT_EQ(
-      run_lab({"-q", "gen", "shortest-path", "--count", "64", "--test-count", "8", "--nodes-min", "5",
-               "--nodes-max", "6", "--node-tokens", "8", "--degree", "2", "--out", (dir / "sp").string()})
-          .exit_code,
-      0);
+  ASSERT_TRUE(make_tiny_shortest_path(dir / "sp"));
   std::string out = (dir / "run").string();
   ProcessResult r =
       run_lab(with({"--threads", "1", "-q", "train", "--data", (dir / "sp").string(), "--out", out, "--steps",
@@ -138,6 +141,45 @@ TEST(Train, LearnsATinyShortestPathSet) {
                    kTinyModel));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_LT(final_loss(out), 0.1);
+}
+
+// Every "loss" logged in a run's metrics.jsonl, in order.
+std::vector<double> logged_losses(const fs::path& run) {
+  std::ifstream in(run / "metrics.jsonl");
+  std::vector<double> losses;
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) losses.push_back(j.at("loss").get<double>());
+  }
+  return losses;
+}
+
+// `--kernels reference` runs the plain LibTorch composition end to end: the same training up to
+// rounding (fp32 sums in another order), so the logged losses agree closely but not bit for bit.
+TEST(Train, FusedAndReferenceKernelsTrainAlike) {
+  TempDir dir;
+  ASSERT_TRUE(make_tiny_shortest_path(dir / "sp"));
+  std::vector<std::vector<double>> losses;
+  for (const char* kind : {"fused", "reference"}) {
+    const std::string out = (dir / kind).string();
+    ProcessResult r = run_lab(
+        with({"--threads", "1", "--kernels", kind, "-q", "train", "--data", (dir / "sp").string(), "--out",
+              out, "--steps", "40", "--batch-size", "16", "--lr", "3e-3", "--log-every", "10"},
+             kTinyModel));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    losses.push_back(logged_losses(out));
+  }
+  ASSERT_EQ(losses[0].size(), 4u);
+  ASSERT_EQ(losses[1].size(), 4u);
+  for (size_t i = 0; i < losses[0].size(); ++i)
+    EXPECT_NEAR(losses[0][i], losses[1][i], 1e-4 * losses[1][i]) << i;
+  EXPECT_NE(losses[0], losses[1])
+      << "the two paths gave bit-identical losses: is --kernels reference ignored?";
+  ProcessResult bad = run_lab({"--kernels", "fast", "--version"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--kernels"), std::string::npos) << bad.err;
+  EXPECT_NE(run_lab({"--kernels", "reference", "--version"}).out.find("kernels: reference"),
+            std::string::npos);
 }
 
 TEST(Train, ResumeAfterKillNineIsBitIdenticalToAnUninterruptedRun) {

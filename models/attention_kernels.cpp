@@ -1,0 +1,334 @@
+#include "models/attention_kernels.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+// The arithmetic is written with GCC's vector extensions (a vector of N floats is N lanes of one
+// register, or several registers, whatever the target), so that its shape does not depend on what
+// the auto-vectoriser makes of small loops. The two entry points are cloned for AVX-512, AVX2 + FMA
+// and the baseline; every helper is always inlined into them, so each clone's target applies to all
+// of the arithmetic. -fno-trapping-math, -fno-tree-loop-distribute-patterns (no calls to memcpy and
+// memset for copies of a few floats) and -Wno-psabi come from models/CMakeLists.txt.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LAB_CPU_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#else
+#define LAB_CPU_CLONES
+#endif
+#define LAB_INLINE inline __attribute__((always_inline))
+
+namespace lab::cpu {
+namespace {
+
+template <int64_t N>
+struct VecOf {
+  typedef float type __attribute__((vector_size(N * sizeof(float))));
+  typedef std::int32_t ints __attribute__((vector_size(N * sizeof(std::int32_t))));
+};
+template <int64_t N>
+using Vec = typename VecOf<N>::type;
+
+template <int64_t N>
+LAB_INLINE Vec<N> load(const float* p) {
+  Vec<N> v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <int64_t N>
+LAB_INLINE void store(float* p, Vec<N> v) {
+  std::memcpy(p, &v, sizeof v);
+}
+template <int64_t N>
+LAB_INLINE float sum(Vec<N> v) {
+  float s = 0;
+  for (int64_t i = 0; i < N; ++i) s += v[i];
+  return s;
+}
+
+constexpr int64_t kBlock = 16;  // scores are computed 16 keys at a time, one vector
+using Block = Vec<kBlock>;
+
+// exp(x) for x <= 0 (a score minus its row's maximum), 16 lanes: Cephes' single-precision
+// polynomial, within 2 ulp of expf; below -87 it returns exp(-87) (callers zero those lanes).
+LAB_INLINE Block exp_nonpositive(Block x) {
+  const Block lowest = Block{} - 87.0f;
+  x = x < lowest ? lowest : x;
+  const Block n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x / ln 2)
+  const Block f = (x - n * 0.693359375f) + n * 2.12194440e-4f;             // x - n ln 2, in two parts
+  Block p = Block{} + 1.9875691500e-4f;
+  p = p * f + 1.3981999507e-3f;
+  p = p * f + 8.3334519073e-3f;
+  p = p * f + 4.1665795894e-2f;
+  p = p * f + 1.6666665459e-1f;
+  p = p * f + 5.0000001201e-1f;
+  p = p * f * f + f + 1.0f;
+  const typename VecOf<kBlock>::ints bits = (__builtin_convertvector(n, typename VecOf<kBlock>::ints) + 127)
+                                            << 23;
+  Block scale;  // 2^n
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+LAB_INLINE int64_t padded(int64_t t) { return (t + kBlock - 1) / kBlock * kBlock; }
+
+// One row of dh values from src to dst, rotated by the angles whose (cos, sin) are c, sn (cos null:
+// copied): the pairs (i, i + dh/2) turn by +angle, or by -angle with `inverse` (the rotation's
+// transpose, for gradients), as apply_rope.
+template <int64_t DH>
+LAB_INLINE void rotate_row(const float* __restrict src, int64_t dh, const float* __restrict c,
+                           const float* __restrict sn, bool inverse, float* __restrict dst) {
+  if (c == nullptr) {
+    if (dh == DH) {
+      store<DH>(dst, load<DH>(src));
+    } else {
+      for (int64_t i = 0; i < dh; ++i) dst[i] = src[i];
+    }
+    return;
+  }
+  const int64_t half = dh / 2;
+  if (dh == DH) {  // whole vectors of DH / 2
+    const Vec<DH / 2> x1 = load<DH / 2>(src), x2 = load<DH / 2>(src + DH / 2);
+    const Vec<DH / 2> cv = load<DH / 2>(c), sv = inverse ? -load<DH / 2>(sn) : load<DH / 2>(sn);
+    store<DH / 2>(dst, x1 * cv - x2 * sv);
+    store<DH / 2>(dst + DH / 2, x2 * cv + x1 * sv);
+    return;
+  }
+  for (int64_t i = 0; i < half; ++i) {
+    const float x1 = src[i], x2 = src[half + i], si = inverse ? -sn[i] : sn[i];
+    dst[i] = x1 * c[i] - x2 * si;
+    dst[half + i] = x2 * c[i] + x1 * si;
+  }
+}
+
+// Part `part` (0 queries, 1 keys, 2 values) of head h of sequence b out of qkv into out [T][DH]
+// (the head's dh values, zero-padded to DH), rotated when cos is set.
+template <int64_t DH>
+LAB_INLINE void load_head(const float* __restrict qkv, const AttentionShape& s, int64_t b, int64_t part,
+                          int64_t h, const float* __restrict cos, const float* __restrict sin,
+                          float* __restrict out) {
+  const int64_t dh = s.head_dim, half = dh / 2, d = s.heads * dh;
+  for (int64_t t = 0; t < s.seq; ++t) {
+    float* __restrict dst = out + t * DH;
+    for (int64_t i = dh; i < DH; ++i) dst[i] = 0.0f;
+    rotate_row<DH>(qkv + ((b * s.seq + t) * 3 + part) * d + h * dh, dh, cos ? cos + t * half : nullptr,
+                   sin ? sin + t * half : nullptr, false, dst);
+  }
+}
+
+// The gradient of load_head: g [T][DH] with respect to the rotated values, back through the rotation
+// into part `part` of head h of sequence b of dqkv.
+template <int64_t DH>
+LAB_INLINE void store_head_grad(const float* __restrict g, const AttentionShape& s, int64_t b, int64_t part,
+                                int64_t h, const float* __restrict cos, const float* __restrict sin,
+                                float* __restrict dqkv) {
+  const int64_t dh = s.head_dim, half = dh / 2, d = s.heads * dh;
+  for (int64_t t = 0; t < s.seq; ++t) {
+    rotate_row<DH>(g + t * DH, dh, cos ? cos + t * half : nullptr, sin ? sin + t * half : nullptr, true,
+                   dqkv + ((b * s.seq + t) * 3 + part) * d + h * dh);
+  }
+}
+
+// x [T][DH] -> out [DH][Tp], zero in the padding columns T .. Tp-1.
+template <int64_t DH>
+LAB_INLINE void transpose_padded(const float* __restrict x, int64_t t, int64_t tp, float* __restrict out) {
+  for (int64_t d = 0; d < DH; ++d) {
+    for (int64_t i = 0; i < t; ++i) out[d * tp + i] = x[i * DH + d];
+    for (int64_t i = t; i < tp; ++i) out[d * tp + i] = 0.0f;
+  }
+}
+
+// row[0 .. 16 blocks) = sum_d a[d] * bt[d][...]: one row of a [T][DH] x [DH][Tp] product, the first
+// `blocks` blocks of 16 columns.
+template <int64_t DH>
+LAB_INLINE void row_product(const float* __restrict a, const float* __restrict bt, int64_t tp, int64_t blocks,
+                            float* __restrict row) {
+  for (int64_t jb = 0; jb < blocks; ++jb) {
+    Block acc = {};
+    for (int64_t d = 0; d < DH; ++d) acc += a[d] * load<kBlock>(bt + d * tp + jb * kBlock);
+    store<kBlock>(row + jb * kBlock, acc);
+  }
+}
+
+// out = sum over r in [first, last) of w(r) * x[r] for rows x[r] of DH floats.
+// Four partial sums (rows r, r+1, r+2, r+3), so that the additions do not wait on each other.
+template <int64_t DH, typename Weight>
+LAB_INLINE void weighted_rows(const float* __restrict x, int64_t first, int64_t last, Weight w,
+                              float* __restrict out) {
+  Vec<DH> a0 = {}, a1 = {}, a2 = {}, a3 = {};
+  int64_t r = first;
+  for (; r + 4 <= last; r += 4) {
+    a0 += w(r) * load<DH>(x + r * DH);
+    a1 += w(r + 1) * load<DH>(x + (r + 1) * DH);
+    a2 += w(r + 2) * load<DH>(x + (r + 2) * DH);
+    a3 += w(r + 3) * load<DH>(x + (r + 3) * DH);
+  }
+  for (; r < last; ++r) a0 += w(r) * load<DH>(x + r * DH);
+  store<DH>(out, (a0 + a1) + (a2 + a3));
+}
+
+thread_local std::vector<float> t_scratch;
+
+float* scratch(int64_t floats) {
+  if (t_scratch.size() < static_cast<size_t>(floats)) t_scratch.resize(static_cast<size_t>(floats));
+  return t_scratch.data();
+}
+
+template <int64_t DH>
+LAB_INLINE void forward_impl(const float* __restrict qkv, const float* __restrict cos,
+                             const float* __restrict sin, const AttentionShape& s, int64_t pair,
+                             float* __restrict p, float* __restrict y) {
+  const int64_t dh = s.head_dim, t = s.seq, tp = padded(t), d = s.heads * dh;
+  const int64_t b = pair / s.heads, h = pair % s.heads;
+  float* __restrict q = scratch(2 * t * DH + DH * tp + tp + DH);
+  float* __restrict v = q + t * DH;
+  float* __restrict kt = v + t * DH;  // keys, transposed: [DH][Tp]
+  float* __restrict row = kt + DH * tp;
+  float* __restrict out = row + tp;
+  load_head<DH>(qkv, s, b, 1, h, cos, sin, v);  // the keys, in v's space until transposed
+  transpose_padded<DH>(v, t, tp, kt);
+  load_head<DH>(qkv, s, b, 0, h, cos, sin, q);
+  load_head<DH>(qkv, s, b, 2, h, nullptr, nullptr, v);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  for (int64_t i = 0; i < t; ++i) {
+    const int64_t n = i + 1, blocks = (n + kBlock - 1) / kBlock;  // query i sees keys 0 .. i
+    row_product<DH>(q + i * DH, kt, tp, blocks, row);
+    for (int64_t j = n; j < blocks * kBlock; ++j) row[j] = -std::numeric_limits<float>::infinity();
+    Block m = load<kBlock>(row);
+    for (int64_t jb = 1; jb < blocks; ++jb) {
+      const Block x = load<kBlock>(row + jb * kBlock);
+      m = x > m ? x : m;
+    }
+    float max = m[0];
+    for (int64_t j = 1; j < kBlock; ++j) max = m[j] > max ? m[j] : max;
+    Block total = {};
+    for (int64_t jb = 0; jb < blocks; ++jb) {
+      const Block e = exp_nonpositive(load<kBlock>(row + jb * kBlock) * scale - max * scale);
+      store<kBlock>(row + jb * kBlock, e);
+    }
+    for (int64_t j = n; j < blocks * kBlock; ++j) row[j] = 0.0f;
+    for (int64_t jb = 0; jb < blocks; ++jb) total += load<kBlock>(row + jb * kBlock);
+    const float inv = 1.0f / sum<kBlock>(total);
+    float* __restrict prow = p + i * tp;
+    for (int64_t jb = 0; jb < blocks; ++jb)
+      store<kBlock>(prow + jb * kBlock, load<kBlock>(row + jb * kBlock) * inv);
+    for (int64_t j = blocks * kBlock; j < tp; ++j) prow[j] = 0.0f;
+    weighted_rows<DH>(
+        v, 0, n, [&](int64_t j) { return prow[j]; }, out);
+    for (int64_t e = 0; e < dh; ++e) y[(b * t + i) * d + h * dh + e] = out[e];
+  }
+}
+
+template <int64_t DH>
+LAB_INLINE void backward_impl(const float* __restrict qkv, const float* __restrict cos,
+                              const float* __restrict sin, const float* __restrict p,
+                              const float* __restrict dout, const AttentionShape& s, int64_t pair,
+                              float* __restrict dqkv) {
+  const int64_t dh = s.head_dim, t = s.seq, tp = padded(t), d = s.heads * dh;
+  const int64_t b = pair / s.heads, h = pair % s.heads;
+  float* __restrict q = scratch(7 * t * DH + DH * tp + t * tp);
+  float* __restrict k = q + t * DH;
+  float* __restrict v = k + t * DH;
+  float* __restrict dy = v + t * DH;
+  float* __restrict dq = dy + t * DH;
+  float* __restrict dk = dq + t * DH;
+  float* __restrict dv = dk + t * DH;
+  float* __restrict vt = dv + t * DH;   // values, transposed: [DH][Tp]
+  float* __restrict ds = vt + DH * tp;  // the scores' gradients, [T][Tp], zero right of the diagonal
+  load_head<DH>(qkv, s, b, 0, h, cos, sin, q);
+  load_head<DH>(qkv, s, b, 1, h, cos, sin, k);
+  load_head<DH>(qkv, s, b, 2, h, nullptr, nullptr, v);
+  transpose_padded<DH>(v, t, tp, vt);
+  for (int64_t i = 0; i < t; ++i) {
+    for (int64_t e = 0; e < dh; ++e) dy[i * DH + e] = dout[(b * t + i) * d + h * dh + e];
+    for (int64_t e = dh; e < DH; ++e) dy[i * DH + e] = 0.0f;
+  }
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  for (int64_t i = 0; i < t; ++i) {
+    const int64_t n = i + 1, blocks = (n + kBlock - 1) / kBlock;
+    const float* __restrict prow = p + i * tp;  // zero from n on
+    float* __restrict dsi = ds + i * tp;
+    row_product<DH>(dy + i * DH, vt, tp, blocks, dsi);  // dP: the output gradient against every value
+    Block dots = {};                                    // sum_j P_ij dP_ij
+    for (int64_t jb = 0; jb < blocks; ++jb)
+      dots += load<kBlock>(prow + jb * kBlock) * load<kBlock>(dsi + jb * kBlock);
+    const float dot = sum<kBlock>(dots);
+    for (int64_t jb = 0; jb < blocks; ++jb) {
+      const Block pj = load<kBlock>(prow + jb * kBlock);
+      store<kBlock>(dsi + jb * kBlock, pj * (load<kBlock>(dsi + jb * kBlock) - dot) * scale);
+    }
+    for (int64_t j = blocks * kBlock; j < tp; ++j) dsi[j] = 0.0f;
+    weighted_rows<DH>(
+        k, 0, n, [&](int64_t j) { return dsi[j]; }, dq + i * DH);
+  }
+  for (int64_t j = 0; j < t; ++j) {  // key and value j get gradient from the queries i >= j
+    weighted_rows<DH>(
+        q, j, t, [&](int64_t i) { return ds[i * tp + j]; }, dk + j * DH);
+    weighted_rows<DH>(
+        dy, j, t, [&](int64_t i) { return p[i * tp + j]; }, dv + j * DH);
+  }
+  store_head_grad<DH>(dq, s, b, 0, h, cos, sin, dqkv);
+  store_head_grad<DH>(dk, s, b, 1, h, cos, sin, dqkv);
+  store_head_grad<DH>(dv, s, b, 2, h, nullptr, nullptr, dqkv);
+}
+
+// Asks for `floats` floats from `x` on into the cache, in order: a sequence's rows are contiguous, and
+// reading them head by head (64 bytes of every row) would otherwise wait on memory at every row.
+LAB_INLINE void prefetch(const float* x, int64_t floats) {
+  for (int64_t i = 0; i < floats; i += 16) __builtin_prefetch(x + i);
+}
+
+template <int64_t DH>
+LAB_INLINE void forward_sequence(const float* __restrict qkv, const float* __restrict cos,
+                                 const float* __restrict sin, const AttentionShape& s, int64_t b,
+                                 float* __restrict p, float* __restrict y) {
+  const int64_t rows = s.seq * 3 * s.heads * s.head_dim;
+  prefetch(qkv + b * rows, rows);
+  for (int64_t h = 0; h < s.heads; ++h) {
+    const int64_t pair = b * s.heads + h;
+    forward_impl<DH>(qkv, cos, sin, s, pair, p + pair * s.seq * padded(s.seq), y);
+  }
+}
+
+template <int64_t DH>
+LAB_INLINE void backward_sequence(const float* __restrict qkv, const float* __restrict cos,
+                                  const float* __restrict sin, const float* __restrict p,
+                                  const float* __restrict dout, const AttentionShape& s, int64_t b,
+                                  float* __restrict dqkv) {
+  const int64_t rows = s.seq * 3 * s.heads * s.head_dim;
+  prefetch(qkv + b * rows, rows);
+  prefetch(dout + b * rows / 3, rows / 3);
+  for (int64_t h = 0; h < s.heads; ++h) {
+    const int64_t pair = b * s.heads + h;
+    backward_impl<DH>(qkv, cos, sin, p + pair * s.seq * padded(s.seq), dout, s, pair, dqkv);
+  }
+}
+
+}  // namespace
+
+int64_t padded_seq(int64_t seq) { return padded(seq); }
+
+// Head dimensions are padded with zeros to 4, 8, 16, 32 or 64 lanes (fused_attention_applies admits
+// at most 64): zero lanes add nothing to any product.
+LAB_CPU_CLONES void attention_forward(const float* qkv, const float* cos, const float* sin,
+                                      const AttentionShape& shape, int64_t b, float* p, float* y) {
+  const int64_t dh = shape.head_dim;
+  if (dh <= 4) return forward_sequence<4>(qkv, cos, sin, shape, b, p, y);
+  if (dh <= 8) return forward_sequence<8>(qkv, cos, sin, shape, b, p, y);
+  if (dh <= 16) return forward_sequence<16>(qkv, cos, sin, shape, b, p, y);
+  if (dh <= 32) return forward_sequence<32>(qkv, cos, sin, shape, b, p, y);
+  return forward_sequence<64>(qkv, cos, sin, shape, b, p, y);
+}
+
+LAB_CPU_CLONES void attention_backward(const float* qkv, const float* cos, const float* sin, const float* p,
+                                       const float* dout, const AttentionShape& shape, int64_t b,
+                                       float* dqkv) {
+  const int64_t dh = shape.head_dim;
+  if (dh <= 4) return backward_sequence<4>(qkv, cos, sin, p, dout, shape, b, dqkv);
+  if (dh <= 8) return backward_sequence<8>(qkv, cos, sin, p, dout, shape, b, dqkv);
+  if (dh <= 16) return backward_sequence<16>(qkv, cos, sin, p, dout, shape, b, dqkv);
+  if (dh <= 32) return backward_sequence<32>(qkv, cos, sin, p, dout, shape, b, dqkv);
+  return backward_sequence<64>(qkv, cos, sin, p, dout, shape, b, dqkv);
+}
+
+}  // namespace lab::cpu
