@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "models/fused_attention.h"
+#include "models/parallel_linear.h"
 
 namespace lab {
 
@@ -38,9 +39,9 @@ torch::Tensor apply_rope(const torch::Tensor& x, int64_t offset) {
 torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* cache) {
   const int64_t b = x.size(0), t = x.size(1), d = x.size(2);
   const int64_t past = cache ? cache->length() : 0;
-  torch::Tensor packed = qkv(x);  // [B, T, 3D]
+  torch::Tensor packed = linear_projection(x, qkv->weight);  // [B, T, 3D]
   if (cache == nullptr && fused_attention_applies(packed, heads, rope)) {
-    return proj(fused_causal_attention(packed, heads, rope));
+    return linear_projection(fused_causal_attention(packed, heads, rope), proj->weight);
   }
   // The plain composition (the reference of the fused kernel): q, k, v: [B, H, T, Dh]
   std::vector<torch::Tensor> parts =
@@ -64,9 +65,9 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* 
       torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
   torch::Tensor future = torch::ones({t, s}, x.options().dtype(torch::kBool)).triu(past + 1);  // [T, S]
   scores = scores.to(torch::kFloat32).masked_fill(future, -std::numeric_limits<float>::infinity());
-  torch::Tensor att = torch::softmax(scores, -1).to(v.scalar_type());  // [B, H, T, S]
-  torch::Tensor y = torch::matmul(att, v);                             // [B, H, T, Dh]
-  return proj(y.transpose(1, 2).reshape({b, t, d}));                   // [B, T, D]
+  torch::Tensor att = torch::softmax(scores, -1).to(v.scalar_type());            // [B, H, T, S]
+  torch::Tensor y = torch::matmul(att, v);                                       // [B, H, T, Dh]
+  return linear_projection(y.transpose(1, 2).reshape({b, t, d}), proj->weight);  // [B, T, D]
 }
 
 }  // namespace lab

@@ -1,5 +1,7 @@
 #include "models/dense_ffn.h"
 
+#include "models/parallel_linear.h"
+
 namespace lab {
 
 DenseFfnImpl::DenseFfnImpl(int64_t d_model, int64_t width, ActivationKind activation_)
@@ -12,9 +14,10 @@ DenseFfnImpl::DenseFfnImpl(int64_t d_model, int64_t width, ActivationKind activa
 }
 
 torch::Tensor DenseFfnImpl::forward(const torch::Tensor& x) {
-  torch::Tensor h = w1(x);  // h: [..., W]
-  h = activation == ActivationKind::swiglu ? torch::silu(h) * w3(x) : torch::gelu(h);
-  return w2(h);  // [..., D]
+  torch::Tensor h = linear_projection(x, w1->weight);  // h: [..., W]
+  h = activation == ActivationKind::swiglu ? torch::silu(h) * linear_projection(x, w3->weight)
+                                           : torch::gelu(h);
+  return linear_projection(h, w2->weight);  // [..., D]
 }
 
 }  // namespace lab

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "models/parallel_linear.h"
 
 namespace lab {
 
@@ -89,7 +90,7 @@ TransformerOutput TransformerImpl::forward(const torch::Tensor& tokens, std::vec
       out.router_entropy.push_back(moe.router_entropy);
     }
   }
-  out.logits = head(final_norm(x));  // [B, T, V]
+  out.logits = linear_projection(final_norm(x), head->weight);  // [B, T, V]
   out.aux_loss = out.load_balance_loss * config_.load_balance_coef + out.z_loss * config_.z_loss_coef;
   if (!config_.is_moe()) out.aux_loss = out.aux_loss.detach();
   return out;

@@ -1,0 +1,89 @@
+#include "models/parallel_linear.h"
+
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+#include <ATen/record_function.h>
+
+#include "models/kernels.h"
+
+namespace lab {
+namespace {
+
+// [begin, end) of part `i` of `rows` rows split into `parts` nearly equal parts.
+std::pair<int64_t, int64_t> part_of(int64_t rows, int64_t parts, int64_t i) {
+  return {rows * i / parts, rows * (i + 1) / parts};
+}
+
+// out[rows] = a[rows] @ b for each of `parts` row slices, one per thread.
+void rows_in_parallel(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor& out, int64_t parts) {
+  at::parallel_for(0, parts, 1, [&](int64_t first, int64_t last) {
+    torch::NoGradGuard no_grad;  // per thread: mm_out refuses inputs that require grad while recording
+    for (int64_t i = first; i < last; ++i) {
+      auto [begin, end] = part_of(a.size(0), parts, i);
+      if (end == begin) continue;
+      torch::Tensor slice = out.narrow(0, begin, end - begin);
+      at::mm_out(slice, a.narrow(0, begin, end - begin), b);
+    }
+  });
+}
+
+struct ParallelLinearFunction : torch::autograd::Function<ParallelLinearFunction> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight) {
+    RECORD_FUNCTION("lab::parallel_linear", std::vector<c10::IValue>({x, weight}));
+    const torch::Tensor rows = x.reshape({-1, x.size(-1)}).contiguous();  // [R, in]
+    torch::Tensor y = torch::empty({rows.size(0), weight.size(0)}, x.options());
+    rows_in_parallel(rows, weight.t(), y, at::get_num_threads());
+    ctx->save_for_backward({rows, weight});
+    std::vector<int64_t> shape = x.sizes().vec();
+    shape.back() = weight.size(0);
+    return y.view(shape);
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    RECORD_FUNCTION("lab::parallel_linear_backward", std::vector<c10::IValue>());
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor& rows = saved[0];
+    const torch::Tensor& weight = saved[1];
+    const torch::Tensor dy = grads[0].reshape({-1, weight.size(0)}).contiguous();  // [R, out]
+    const int64_t parts = at::get_num_threads();
+    torch::Tensor dx = torch::empty_like(rows);
+    rows_in_parallel(dy, weight, dx, parts);
+    // dW = dY^T X, one partial product per part of the rows, then added in order.
+    torch::Tensor partial = torch::zeros({parts, weight.size(0), weight.size(1)}, weight.options());
+    at::parallel_for(0, parts, 1, [&](int64_t first, int64_t last) {
+      torch::NoGradGuard no_grad;
+      for (int64_t i = first; i < last; ++i) {
+        auto [begin, end] = part_of(rows.size(0), parts, i);
+        if (end == begin) continue;
+        torch::Tensor out = partial[i];
+        at::mm_out(out, dy.narrow(0, begin, end - begin).t(), rows.narrow(0, begin, end - begin));
+      }
+    });
+    torch::Tensor dw = partial[0].clone();
+    for (int64_t i = 1; i < parts; ++i) dw.add_(partial[i]);
+    std::vector<int64_t> shape = grads[0].sizes().vec();
+    shape.back() = weight.size(1);
+    return {dx.view(shape), dw};
+  }
+};
+
+}  // namespace
+
+bool parallel_linear_applies(const torch::Tensor& x, const torch::Tensor& weight) {
+  if (kernels() != Kernels::fused || at::get_num_threads() < 2 || at::in_parallel_region()) return false;
+  if (at::autocast::is_cpu_enabled()) return false;  // autocast's bf16 products stay LibTorch's
+  return x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
+         weight.scalar_type() == torch::kFloat32 && x.dim() >= 2 && weight.dim() == 2 &&
+         x.size(-1) == weight.size(1);
+}
+
+torch::Tensor linear_projection(const torch::Tensor& x, const torch::Tensor& weight) {
+  if (parallel_linear_applies(x, weight)) return ParallelLinearFunction::apply(x, weight);
+  return torch::nn::functional::linear(x, weight);
+}
+
+}  // namespace lab
