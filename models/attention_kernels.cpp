@@ -1,5 +1,6 @@
 #include "models/attention_kernels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -138,33 +139,31 @@ LAB_INLINE void transpose_padded(const float* __restrict x, int64_t t, int64_t t
   }
 }
 
-// row[0 .. 16 blocks) = sum_d a[d] * bt[d][...]: one row of a [T][DH] x [DH][Tp] product, the first
-// `blocks` blocks of 16 columns.
-template <int64_t DH>
-LAB_INLINE void row_product(const float* __restrict a, const float* __restrict bt, int64_t tp, int64_t blocks,
-                            float* __restrict row) {
-  for (int64_t jb = 0; jb < blocks; ++jb) {
-    Block acc = {};
-    for (int64_t d = 0; d < DH; ++d) acc += a[d] * load<kBlock>(bt + d * tp + jb * kBlock);
-    store<kBlock>(row + jb * kBlock, acc);
-  }
-}
-
-// out = sum over r in [first, last) of w(r) * x[r] for rows x[r] of DH floats.
-// Four partial sums (rows r, r+1, r+2, r+3), so that the additions do not wait on each other.
+// Rows of more than 16 floats are done 16 lanes at a time (one AVX-512 register); rows r, r+1, ...
+// go to kParts partial sums (four vectors in all), so that the additions do not wait on each other.
 template <int64_t DH, typename Weight>
 LAB_INLINE void weighted_rows(const float* __restrict x, int64_t first, int64_t last, Weight w,
                               float* __restrict out) {
-  Vec<DH> a0 = {}, a1 = {}, a2 = {}, a3 = {};
+  constexpr int64_t kWidth = DH < kBlock ? DH : kBlock, kChunks = DH / kWidth;
+  constexpr int64_t kParts = kChunks >= 4 ? 1 : 4 / kChunks;
+  Vec<kWidth> acc[kParts][kChunks] = {};
   int64_t r = first;
-  for (; r + 4 <= last; r += 4) {
-    a0 += w(r) * load<DH>(x + r * DH);
-    a1 += w(r + 1) * load<DH>(x + (r + 1) * DH);
-    a2 += w(r + 2) * load<DH>(x + (r + 2) * DH);
-    a3 += w(r + 3) * load<DH>(x + (r + 3) * DH);
+  for (; r + kParts <= last; r += kParts) {
+    for (int64_t part = 0; part < kParts; ++part) {
+      const float weight = w(r + part);
+      for (int64_t c = 0; c < kChunks; ++c)
+        acc[part][c] += weight * load<kWidth>(x + (r + part) * DH + c * kWidth);
+    }
   }
-  for (; r < last; ++r) a0 += w(r) * load<DH>(x + r * DH);
-  store<DH>(out, (a0 + a1) + (a2 + a3));
+  for (; r < last; ++r) {
+    const float weight = w(r);
+    for (int64_t c = 0; c < kChunks; ++c) acc[0][c] += weight * load<kWidth>(x + r * DH + c * kWidth);
+  }
+  for (int64_t c = 0; c < kChunks; ++c) {
+    Vec<kWidth> total = acc[0][c];
+    for (int64_t part = 1; part < kParts; ++part) total += acc[part][c];
+    store<kWidth>(out + c * kWidth, total);
+  }
 }
 
 thread_local std::vector<float> t_scratch;
@@ -174,54 +173,80 @@ float* scratch(int64_t floats) {
   return t_scratch.data();
 }
 
+// Scores and softmax are computed transposed, 16 queries at a time: a vector holds one key's scores
+// against 16 queries, so that a row's maximum and sum are vertical operations over the keys (no
+// reductions across lanes) and the causal mask is one comparison per key. P is kept in that layout,
+// P^T [T keys][Tp queries]; the products with rows of values (and in the backward with queries and
+// keys) read it one weight at a time.
+using Lanes = typename VecOf<kBlock>::ints;
+
+LAB_INLINE Lanes lane_indices(int64_t first) {
+  Lanes lanes;
+  for (int64_t l = 0; l < kBlock; ++l) lanes[l] = static_cast<std::int32_t>(first + l);
+  return lanes;
+}
+
+// s = sum_d a[d] * bt[d][i0 .. i0+16): one key's (or value's) row a against 16 columns of bt [DH][Tp].
+template <int64_t DH>
+LAB_INLINE Block against_lanes(const float* __restrict a, const float* __restrict bt, int64_t tp,
+                               int64_t i0) {
+  Block s0 = {}, s1 = {};
+  for (int64_t d = 0; d + 1 < DH; d += 2) {
+    s0 += a[d] * load<kBlock>(bt + d * tp + i0);
+    s1 += a[d + 1] * load<kBlock>(bt + (d + 1) * tp + i0);
+  }
+  if constexpr (DH % 2 == 1) s0 += a[DH - 1] * load<kBlock>(bt + (DH - 1) * tp + i0);
+  return s0 + s1;
+}
+
 template <int64_t DH>
 LAB_INLINE void forward_impl(const float* __restrict qkv, const float* __restrict cos,
                              const float* __restrict sin, const AttentionShape& s, int64_t pair,
-                             float* __restrict p, float* __restrict y) {
+                             float* __restrict pt, float* __restrict y) {
   const int64_t dh = s.head_dim, t = s.seq, tp = padded(t), d = s.heads * dh;
   const int64_t b = pair / s.heads, h = pair % s.heads;
-  float* __restrict q = scratch(2 * t * DH + DH * tp + tp + DH);
-  float* __restrict v = q + t * DH;
-  float* __restrict kt = v + t * DH;  // keys, transposed: [DH][Tp]
-  float* __restrict row = kt + DH * tp;
-  float* __restrict out = row + tp;
-  load_head<DH>(qkv, s, b, 1, h, cos, sin, v);  // the keys, in v's space until transposed
-  transpose_padded<DH>(v, t, tp, kt);
+  float* __restrict q = scratch(3 * t * DH + DH * tp + DH);
+  float* __restrict k = q + t * DH;
+  float* __restrict v = k + t * DH;
+  float* __restrict qt = v + t * DH;  // queries, transposed: [DH][Tp]
+  float* __restrict out = qt + DH * tp;
   load_head<DH>(qkv, s, b, 0, h, cos, sin, q);
+  load_head<DH>(qkv, s, b, 1, h, cos, sin, k);
   load_head<DH>(qkv, s, b, 2, h, nullptr, nullptr, v);
+  transpose_padded<DH>(q, t, tp, qt);
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
-  for (int64_t i = 0; i < t; ++i) {
-    const int64_t n = i + 1, blocks = (n + kBlock - 1) / kBlock;  // query i sees keys 0 .. i
-    row_product<DH>(q + i * DH, kt, tp, blocks, row);
-    for (int64_t j = n; j < blocks * kBlock; ++j) row[j] = -std::numeric_limits<float>::infinity();
-    Block m = load<kBlock>(row);
-    for (int64_t jb = 1; jb < blocks; ++jb) {
-      const Block x = load<kBlock>(row + jb * kBlock);
-      m = x > m ? x : m;
+  const Block minus_infinity = Block{} - std::numeric_limits<float>::infinity();
+  for (int64_t i0 = 0; i0 < t; i0 += kBlock) {
+    const int64_t keys = std::min(i0 + kBlock, t);  // the keys any of these queries sees
+    const Lanes query = lane_indices(i0);           // padding lanes (>= T) see every key: finite, unread
+    Block max = minus_infinity;
+    for (int64_t j = 0; j < keys; ++j) {
+      Block score = against_lanes<DH>(k + j * DH, qt, tp, i0);
+      score = query >= static_cast<std::int32_t>(j) ? score : minus_infinity;
+      store<kBlock>(pt + j * tp + i0, score);
+      max = score > max ? score : max;
     }
-    float max = m[0];
-    for (int64_t j = 1; j < kBlock; ++j) max = m[j] > max ? m[j] : max;
     Block total = {};
-    for (int64_t jb = 0; jb < blocks; ++jb) {
-      const Block e = exp_nonpositive(load<kBlock>(row + jb * kBlock) * scale - max * scale);
-      store<kBlock>(row + jb * kBlock, e);
+    for (int64_t j = 0; j < keys; ++j) {
+      Block e = exp_nonpositive(load<kBlock>(pt + j * tp + i0) * scale - max * scale);
+      e = query >= static_cast<std::int32_t>(j) ? e : Block{};
+      store<kBlock>(pt + j * tp + i0, e);
+      total += e;
     }
-    for (int64_t j = n; j < blocks * kBlock; ++j) row[j] = 0.0f;
-    for (int64_t jb = 0; jb < blocks; ++jb) total += load<kBlock>(row + jb * kBlock);
-    const float inv = 1.0f / sum<kBlock>(total);
-    float* __restrict prow = p + i * tp;
-    for (int64_t jb = 0; jb < blocks; ++jb)
-      store<kBlock>(prow + jb * kBlock, load<kBlock>(row + jb * kBlock) * inv);
-    for (int64_t j = blocks * kBlock; j < tp; ++j) prow[j] = 0.0f;
+    const Block inv = 1.0f / total;
+    for (int64_t j = 0; j < keys; ++j) store<kBlock>(pt + j * tp + i0, load<kBlock>(pt + j * tp + i0) * inv);
+    for (int64_t j = keys; j < t; ++j) store<kBlock>(pt + j * tp + i0, Block{});
+  }
+  for (int64_t i = 0; i < t; ++i) {
     weighted_rows<DH>(
-        v, 0, n, [&](int64_t j) { return prow[j]; }, out);
+        v, 0, i + 1, [&](int64_t j) { return pt[j * tp + i]; }, out);
     for (int64_t e = 0; e < dh; ++e) y[(b * t + i) * d + h * dh + e] = out[e];
   }
 }
 
 template <int64_t DH>
 LAB_INLINE void backward_impl(const float* __restrict qkv, const float* __restrict cos,
-                              const float* __restrict sin, const float* __restrict p,
+                              const float* __restrict sin, const float* __restrict pt,
                               const float* __restrict dout, const AttentionShape& s, int64_t pair,
                               float* __restrict dqkv) {
   const int64_t dh = s.head_dim, t = s.seq, tp = padded(t), d = s.heads * dh;
@@ -233,39 +258,40 @@ LAB_INLINE void backward_impl(const float* __restrict qkv, const float* __restri
   float* __restrict dq = dy + t * DH;
   float* __restrict dk = dq + t * DH;
   float* __restrict dv = dk + t * DH;
-  float* __restrict vt = dv + t * DH;   // values, transposed: [DH][Tp]
-  float* __restrict ds = vt + DH * tp;  // the scores' gradients, [T][Tp], zero right of the diagonal
+  float* __restrict dyt = dv + t * DH;    // the output gradient, transposed: [DH][Tp]
+  float* __restrict dst = dyt + DH * tp;  // the scores' gradients, transposed like P: [T][Tp]
   load_head<DH>(qkv, s, b, 0, h, cos, sin, q);
   load_head<DH>(qkv, s, b, 1, h, cos, sin, k);
   load_head<DH>(qkv, s, b, 2, h, nullptr, nullptr, v);
-  transpose_padded<DH>(v, t, tp, vt);
   for (int64_t i = 0; i < t; ++i) {
     for (int64_t e = 0; e < dh; ++e) dy[i * DH + e] = dout[(b * t + i) * d + h * dh + e];
     for (int64_t e = dh; e < DH; ++e) dy[i * DH + e] = 0.0f;
   }
+  transpose_padded<DH>(dy, t, tp, dyt);
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
-  for (int64_t i = 0; i < t; ++i) {
-    const int64_t n = i + 1, blocks = (n + kBlock - 1) / kBlock;
-    const float* __restrict prow = p + i * tp;  // zero from n on
-    float* __restrict dsi = ds + i * tp;
-    row_product<DH>(dy + i * DH, vt, tp, blocks, dsi);  // dP: the output gradient against every value
-    Block dots = {};                                    // sum_j P_ij dP_ij
-    for (int64_t jb = 0; jb < blocks; ++jb)
-      dots += load<kBlock>(prow + jb * kBlock) * load<kBlock>(dsi + jb * kBlock);
-    const float dot = sum<kBlock>(dots);
-    for (int64_t jb = 0; jb < blocks; ++jb) {
-      const Block pj = load<kBlock>(prow + jb * kBlock);
-      store<kBlock>(dsi + jb * kBlock, pj * (load<kBlock>(dsi + jb * kBlock) - dot) * scale);
+  for (int64_t i0 = 0; i0 < t; i0 += kBlock) {
+    const int64_t keys = std::min(i0 + kBlock, t);
+    Block dot = {};  // per query: sum_j P_ij dP_ij
+    for (int64_t j = 0; j < keys; ++j) {
+      const Block dp = against_lanes<DH>(v + j * DH, dyt, tp, i0);  // dP: values against output gradients
+      store<kBlock>(dst + j * tp + i0, dp);
+      dot += load<kBlock>(pt + j * tp + i0) * dp;
     }
-    for (int64_t j = blocks * kBlock; j < tp; ++j) dsi[j] = 0.0f;
+    for (int64_t j = 0; j < keys; ++j) {  // zero where P is: above the diagonal
+      const Block pj = load<kBlock>(pt + j * tp + i0);
+      store<kBlock>(dst + j * tp + i0, pj * (load<kBlock>(dst + j * tp + i0) - dot) * scale);
+    }
+    for (int64_t j = keys; j < t; ++j) store<kBlock>(dst + j * tp + i0, Block{});
+  }
+  for (int64_t i = 0; i < t; ++i) {
     weighted_rows<DH>(
-        k, 0, n, [&](int64_t j) { return dsi[j]; }, dq + i * DH);
+        k, 0, i + 1, [&](int64_t j) { return dst[j * tp + i]; }, dq + i * DH);
   }
   for (int64_t j = 0; j < t; ++j) {  // key and value j get gradient from the queries i >= j
     weighted_rows<DH>(
-        q, j, t, [&](int64_t i) { return ds[i * tp + j]; }, dk + j * DH);
+        q, j, t, [&](int64_t i) { return dst[j * tp + i]; }, dk + j * DH);
     weighted_rows<DH>(
-        dy, j, t, [&](int64_t i) { return p[i * tp + j]; }, dv + j * DH);
+        dy, j, t, [&](int64_t i) { return pt[j * tp + i]; }, dv + j * DH);
   }
   store_head_grad<DH>(dq, s, b, 0, h, cos, sin, dqkv);
   store_head_grad<DH>(dk, s, b, 1, h, cos, sin, dqkv);
@@ -298,6 +324,7 @@ LAB_INLINE void backward_sequence(const float* __restrict qkv, const float* __re
   const int64_t rows = s.seq * 3 * s.heads * s.head_dim;
   prefetch(qkv + b * rows, rows);
   prefetch(dout + b * rows / 3, rows / 3);
+  prefetch(p + b * s.heads * s.seq * padded(s.seq), s.heads * s.seq * padded(s.seq));  // saved long ago
   for (int64_t h = 0; h < s.heads; ++h) {
     const int64_t pair = b * s.heads + h;
     backward_impl<DH>(qkv, cos, sin, p + pair * s.seq * padded(s.seq), dout, s, pair, dqkv);

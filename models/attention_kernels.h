@@ -5,8 +5,9 @@
 // the baseline, chosen at load time for the CPU it runs on.
 //
 // Layouts (fp32, contiguous): qkv [B, T, 3, H, Dh] (the qkv projection's output [B, T, 3D]);
-// cos, sin [T, Dh/2] (null: no rotation); p: the softmax [B, H, T, Tp]
-// (Tp = padded_seq(T), zero right of the diagonal); y and dout [B, T, H, Dh] (= [B, T, D]).
+// cos, sin [T, Dh/2] (null: no rotation); p: the softmax, transposed per pair: [B, H, T keys, Tp
+// queries] (Tp = padded_seq(T); zero where a key is after the query); y and dout [B, T, H, Dh]
+// (= [B, T, D]).
 // Head dimensions up to 64.
 
 #include <cstdint>
