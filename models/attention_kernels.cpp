@@ -6,46 +6,13 @@
 #include <limits>
 #include <vector>
 
-// The arithmetic is written with GCC's vector extensions (a vector of N floats is N lanes of one
-// register, or several registers, whatever the target), so that its shape does not depend on what
-// the auto-vectoriser makes of small loops. The two entry points are cloned for AVX-512, AVX2 + FMA
-// and the baseline; every helper is always inlined into them, so each clone's target applies to all
-// of the arithmetic. -fno-trapping-math, -fno-tree-loop-distribute-patterns (no calls to memcpy and
-// memset for copies of a few floats) and -Wno-psabi come from models/CMakeLists.txt.
-#if defined(__x86_64__) && defined(__GNUC__)
-#define LAB_CPU_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
-#else
-#define LAB_CPU_CLONES
-#endif
-#define LAB_INLINE inline __attribute__((always_inline))
+#include "models/cpu_vectors.h"
+
+// Written with the vector helpers of models/cpu_vectors.h; the two entry points are cloned for
+// AVX-512, AVX2 + FMA and the baseline, every helper inlined into them.
 
 namespace lab::cpu {
 namespace {
-
-template <int64_t N>
-struct VecOf {
-  typedef float type __attribute__((vector_size(N * sizeof(float))));
-  typedef std::int32_t ints __attribute__((vector_size(N * sizeof(std::int32_t))));
-};
-template <int64_t N>
-using Vec = typename VecOf<N>::type;
-
-template <int64_t N>
-LAB_INLINE Vec<N> load(const float* p) {
-  Vec<N> v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-template <int64_t N>
-LAB_INLINE void store(float* p, Vec<N> v) {
-  std::memcpy(p, &v, sizeof v);
-}
-template <int64_t N>
-LAB_INLINE float sum(Vec<N> v) {
-  float s = 0;
-  for (int64_t i = 0; i < N; ++i) s += v[i];
-  return s;
-}
 
 constexpr int64_t kBlock = 16;  // scores are computed 16 keys at a time, one vector
 using Block = Vec<kBlock>;
@@ -164,13 +131,6 @@ LAB_INLINE void weighted_rows(const float* __restrict x, int64_t first, int64_t 
     for (int64_t part = 1; part < kParts; ++part) total += acc[part][c];
     store<kWidth>(out + c * kWidth, total);
   }
-}
-
-thread_local std::vector<float> t_scratch;
-
-float* scratch(int64_t floats) {
-  if (t_scratch.size() < static_cast<size_t>(floats)) t_scratch.resize(static_cast<size_t>(floats));
-  return t_scratch.data();
 }
 
 // Scores and softmax are computed transposed, 16 queries at a time: a vector holds one key's scores
