@@ -21,6 +21,7 @@
 #include "generators/dataset_reader.h"
 #include "models/accounting.h"
 #include "models/autocast.h"
+#include "models/kernels.h"
 #include "models/model_config_json.h"
 #include "models/transformer.h"
 #include "trainer/checkpoint.h"
@@ -225,6 +226,17 @@ std::optional<RunParallelism> parallelism_of(const nlohmann::json& stored, const
   }
 }
 
+// The kernels a run was trained with (config.json "kernels"); runs from before it was recorded were
+// trained by the plain LibTorch composition, which `reference` reproduces bit for bit.
+Kernels kernels_of(const nlohmann::json& stored, const fs::path& config_file) {
+  if (!stored.is_object() || !stored.contains("kernels")) return Kernels::reference;
+  const nlohmann::json& value = stored.at("kernels");
+  for (Kernels kind : {Kernels::fused, Kernels::reference}) {
+    if (value.is_string() && value.get<std::string>() == to_string(kind)) return kind;
+  }
+  fail("{}: \"kernels\" must be \"fused\" or \"reference\", not {}", config_file.string(), value.dump());
+}
+
 }  // namespace
 
 std::optional<RunParallelism> stored_parallelism(const fs::path& run_dir) {
@@ -254,6 +266,8 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
   std::optional<RunParallelism> resumed_on;
   if (flags.resume) resumed_on = parallelism_of(resumed_config, config_file);
   ThreadCountScope threads(resumed_on ? resumed_on->threads : torch::get_num_threads());
+  // ... and with the kernels it was started with (--kernels of the resuming command is ignored).
+  KernelsGuard kernels_in_use(flags.resume ? kernels_of(resumed_config, config_file) : kernels());
   if (resumed_on && resumed_on->workers != dist_env.world_size && dist_env.rank == 0) {
     std::cerr << fmt::format(
         "lab train: {} was trained by {} worker{} and continues on {}: its result will differ in rounding "
@@ -314,8 +328,8 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
           {"dataset", {{"dir", c.data_dir}, {"task", data->task()}, {"manifest_crc32c", manifest_checksum}}},
           {"model", model_config_to_json(model_config)},
           {"train", train_config_to_json(c)},
-          {"parallelism",
-           {{"workers", dist.world_size()}, {"threads_per_worker", torch::get_num_threads()}}}};
+          {"parallelism", {{"workers", dist.world_size()}, {"threads_per_worker", torch::get_num_threads()}}},
+          {"kernels", std::string(to_string(kernels()))}};
       write_file_atomically(config_file, stored.dump(2) + "\n");
     } else if (flags.resume) {
       if (resumed_config.at("dataset").at("manifest_crc32c").get<std::string>() != manifest_checksum) {

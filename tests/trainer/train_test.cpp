@@ -162,10 +162,27 @@ TEST(Train, FusedAndReferenceKernelsTrainAlike) {
   std::vector<std::vector<double>> losses;
   for (const char* kind : {"fused", "reference"}) {
     const std::string out = (dir / kind).string();
-    ProcessResult r = run_lab(
-        with({"--threads", "1", "--kernels", kind, "-q", "train", "--data", (dir / "sp").string(), "--out",
-              out, "--steps", "40", "--batch-size", "16", "--lr", "3e-3", "--log-every", "10"},
-             kTinyModel));
+    ProcessResult r = run_lab(with({"--threads",
+                                    "1",
+                                    "--kernels",
+                                    kind,
+                                    "-q",
+                                    "train",
+                                    "--data",
+                                    (dir / "sp").string(),
+                                    "--out",
+                                    out,
+                                    "--steps",
+                                    "40",
+                                    "--batch-size",
+                                    "16",
+                                    "--lr",
+                                    "3e-3",
+                                    "--log-every",
+                                    "10",
+                                    "--checkpoint-every",
+                                    "20"},
+                                   kTinyModel));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     losses.push_back(logged_losses(out));
   }
@@ -175,6 +192,38 @@ TEST(Train, FusedAndReferenceKernelsTrainAlike) {
     EXPECT_NEAR(losses[0][i], losses[1][i], 1e-4 * losses[1][i]) << i;
   EXPECT_NE(losses[0], losses[1])
       << "the two paths gave bit-identical losses: is --kernels reference ignored?";
+  for (const char* kind : {"fused", "reference"}) {
+    std::ifstream in(dir / kind / "config.json");
+    EXPECT_EQ(nlohmann::json::parse(in).value("kernels", ""), kind);
+  }
+
+  // --resume continues with the kernels the run started with, whatever this command's: resuming a
+  // reference run from its step-20 checkpoint without --kernels ends byte-identical to it.
+  const fs::path part = dir / "part";
+  fs::copy(dir / "reference", part, fs::copy_options::recursive);
+  fs::remove(part / "checkpoints" / "step-00000040.safetensors");
+  fs::remove(part / "checkpoints" / "step-00000040.json");
+  ASSERT_TRUE(fs::exists(part / "checkpoints" / "step-00000020.safetensors")) << "no step-20 checkpoint";
+  ProcessResult resumed = run_lab(
+      {"--threads", "1", "-q", "train", "--data", (dir / "sp").string(), "--out", part.string(), "--resume"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(read_file(part / "checkpoints" / "step-00000040.safetensors"),
+            read_file(dir / "reference" / "checkpoints" / "step-00000040.safetensors"));
+
+  // A config.json naming unknown kernels is refused on --resume, naming the file.
+  {
+    std::ifstream in(part / "config.json");
+    nlohmann::json config = nlohmann::json::parse(in);
+    config["kernels"] = "fast";
+    std::ofstream(part / "config.json") << config.dump(2);
+  }
+  fs::remove(part / "checkpoints" / "step-00000040.safetensors");
+  fs::remove(part / "checkpoints" / "step-00000040.json");
+  ProcessResult refused =
+      run_lab({"-q", "train", "--data", (dir / "sp").string(), "--out", part.string(), "--resume"});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("\"kernels\""), std::string::npos) << refused.err;
+
   ProcessResult bad = run_lab({"--kernels", "fast", "--version"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--kernels"), std::string::npos) << bad.err;
