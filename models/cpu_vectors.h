@@ -1,12 +1,12 @@
 #pragma once
-// What the lab's CPU kernels (models/attention_kernels.cpp) share: GCC's
-// vector extensions (a vector of N floats is N lanes of one register, or several registers, whatever
-// the target), so that the arithmetic's shape does not depend on what the auto-vectoriser makes of
-// small loops, and the clones for AVX-512, AVX2 + FMA and the baseline, chosen at load time for the
-// CPU. Helpers are always inlined, so each clone's target applies to all of a kernel's arithmetic.
-// The kernels' translation units take -fno-trapping-math (GCC vectorises compares and selects only
-// then), -fno-tree-loop-distribute-patterns (no calls to memcpy and memset for a few floats) and
-// -Wno-psabi (models/CMakeLists.txt). Include only from those files.
+// What the lab's CPU kernels (models/attention_kernels.cpp) share: GCC's vector extensions (a vector
+// of N floats is N lanes of one register, or several registers, whatever the target), so that the
+// arithmetic's shape does not depend on what the auto-vectoriser makes of small loops, and the clones for
+// AVX-512, AVX2 + FMA and the baseline, chosen at load time for the CPU. Helpers are always inlined, so each
+// clone's target applies to all of a kernel's arithmetic. The kernels' translation units take
+// -fno-trapping-math (GCC vectorises compares and selects only then), -fno-tree-loop-distribute-patterns (no
+// calls to memcpy and memset for a few floats) and -Wno-psabi (models/CMakeLists.txt). Include only from such
+// translation units.
 
 #include <cstdint>
 #include <cstring>
@@ -38,12 +38,6 @@ LAB_INLINE Vec<N> load(const float* p) {
 template <int64_t N>
 LAB_INLINE void store(float* p, Vec<N> v) {
   std::memcpy(p, &v, sizeof v);
-}
-template <int64_t N>
-LAB_INLINE float sum(Vec<N> v) {
-  float s = 0;
-  for (int64_t i = 0; i < N; ++i) s += v[i];
-  return s;
 }
 
 // A per-thread buffer of at least `floats` floats (kept between calls).

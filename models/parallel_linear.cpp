@@ -11,21 +11,24 @@
 namespace lab {
 namespace {
 
-// [begin, end) of part `i` of `rows` rows split into `parts` nearly equal parts.
-std::pair<int64_t, int64_t> part_of(int64_t rows, int64_t parts, int64_t i) {
-  return {rows * i / parts, rows * (i + 1) / parts};
+// Calls part(i, begin, length) for each of `parts` nearly equal slices of `rows` rows, one per thread,
+// with grad recording off on every thread (mm_out refuses inputs that require grad while recording).
+template <typename Part>
+void for_each_part(int64_t rows, int64_t parts, const Part& part) {
+  at::parallel_for(0, parts, 1, [&](int64_t first, int64_t last) {
+    torch::NoGradGuard no_grad;  // thread-local: each thread needs its own
+    for (int64_t i = first; i < last; ++i) {
+      const int64_t begin = rows * i / parts, end = rows * (i + 1) / parts;
+      if (end > begin) part(i, begin, end - begin);
+    }
+  });
 }
 
-// out[rows] = a[rows] @ b for each of `parts` row slices, one per thread.
+// out[rows] = a[rows] @ b, the rows split over the threads.
 void rows_in_parallel(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor& out, int64_t parts) {
-  at::parallel_for(0, parts, 1, [&](int64_t first, int64_t last) {
-    torch::NoGradGuard no_grad;  // per thread: mm_out refuses inputs that require grad while recording
-    for (int64_t i = first; i < last; ++i) {
-      auto [begin, end] = part_of(a.size(0), parts, i);
-      if (end == begin) continue;
-      torch::Tensor slice = out.narrow(0, begin, end - begin);
-      at::mm_out(slice, a.narrow(0, begin, end - begin), b);
-    }
+  for_each_part(a.size(0), parts, [&](int64_t, int64_t begin, int64_t length) {
+    torch::Tensor slice = out.narrow(0, begin, length);
+    at::mm_out(slice, a.narrow(0, begin, length), b);
   });
 }
 
@@ -54,14 +57,9 @@ struct ParallelLinearFunction : torch::autograd::Function<ParallelLinearFunction
     rows_in_parallel(dy, weight, dx, parts);
     // dW = dY^T X, one partial product per part of the rows, then added in order.
     torch::Tensor partial = torch::zeros({parts, weight.size(0), weight.size(1)}, weight.options());
-    at::parallel_for(0, parts, 1, [&](int64_t first, int64_t last) {
-      torch::NoGradGuard no_grad;
-      for (int64_t i = first; i < last; ++i) {
-        auto [begin, end] = part_of(rows.size(0), parts, i);
-        if (end == begin) continue;
-        torch::Tensor out = partial[i];
-        at::mm_out(out, dy.narrow(0, begin, end - begin).t(), rows.narrow(0, begin, end - begin));
-      }
+    for_each_part(rows.size(0), parts, [&](int64_t i, int64_t begin, int64_t length) {
+      torch::Tensor out = partial[i];
+      at::mm_out(out, dy.narrow(0, begin, length).t(), rows.narrow(0, begin, length));
     });
     torch::Tensor dw = partial[0].clone();
     for (int64_t i = 1; i < parts; ++i) dw.add_(partial[i]);
