@@ -9,6 +9,7 @@
 #include "cli/model_flags.h"
 #include "core/error.h"
 #include "models/accounting.h"
+#include "models/model_config_json.h"
 
 namespace lab {
 namespace {
@@ -18,34 +19,6 @@ struct ModelInfoOptions {
   int64_t seq_len = 0;  // 0 = max_seq_len
   bool json = false;
 };
-
-nlohmann::json config_json(const ModelConfig& c) {
-  nlohmann::json j = {{"vocab_size", c.vocab_size},
-                      {"max_seq_len", c.max_seq_len},
-                      {"d_model", c.d_model},
-                      {"layers", c.layers},
-                      {"heads", c.heads},
-                      {"d_ff", c.ffn_width()},
-                      {"norm", to_string(c.norm)},
-                      {"positions", to_string(c.positions)},
-                      {"activation", to_string(c.activation)},
-                      {"init_scale", c.init_scale},
-                      {"ffn", to_string(c.ffn)}};
-  if (c.is_moe()) {
-    j["experts"] = c.moe_experts();
-    j["top_k"] = c.moe_top_k();
-    j["expert_width"] = c.moe_expert_width();
-    j["granularity"] = c.granularity;
-    j["expansion"] = c.expansion;
-    j["router"] = to_string(c.router);
-    j["capacity_factor"] = c.capacity_factor;
-    j["group_size"] = c.group_size;
-    j["load_balance_coef"] = c.load_balance_coef;
-    j["z_loss_coef"] = c.z_loss_coef;
-    j["moe_output_norm"] = c.moe_output_norm;
-  }
-  return j;
-}
 
 void print_text(const ModelConfig& c, const ParameterCounts& p, const FlopCounts& f, int64_t seq_len) {
   std::cout << fmt::format(
@@ -90,7 +63,9 @@ Command add_model_info_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--seq-len", options->seq_len, "Sequence length for attention FLOPs; 0 = --max-seq-len")
       ->capture_default_str()
       ->option_text("N");
-  cmd->add_flag("--json", options->json, "Print one JSON object (config, parameters, flops_per_token)");
+  cmd->add_flag("--json", options->json,
+                "Print one JSON object: config (as in a run's config.json, with the resolved sizes), "
+                "parameters, flops_per_token");
   return {cmd, [options, &global] {
             (void)global;  // model-info prints its result even with --quiet: the result is the output
             const ModelConfig& c = options->config;
@@ -105,7 +80,7 @@ Command add_model_info_command(CLI::App& app, const GlobalOptions& global) {
               return;
             }
             nlohmann::json j;
-            j["config"] = config_json(c);
+            j["config"] = model_config_to_json(c);
             j["parameters"] = {{"total", p.total},
                                {"embedding", p.embedding},
                                {"non_embedding", p.non_embedding},

@@ -99,98 +99,57 @@ struct Setting {
     }
     return it->second;
   }
+  // The value for `field` (core/fields.h), of the field's type and within its range.
+  template <typename T>
+  T as(const Field& field) const {
+    if constexpr (std::same_as<T, bool>) {
+      return boolean();
+    } else if constexpr (std::same_as<T, std::string>) {
+      return text();
+    } else if constexpr (NamedEnum<T>) {
+      const std::string s = text();
+      if (auto v = enum_from_name<T>(s)) return *v;
+      fail_at(where(), "'{}' must be {}, got \"{}\"", key, enum_name_list(T{}), s);
+    } else {
+      T v;
+      if constexpr (std::is_integral_v<T>)
+        v = static_cast<T>(integer(INT64_MIN));
+      else
+        v = real(-HUGE_VAL);
+      if (std::string e = field.range_error(v); !e.empty()) fail_at(where(), "'{}' {}", key, e);
+      return v;
+    }
+  }
   std::string describe() const { return show(*value); }
 };
 
 template <typename Config>
 using Setters = std::map<std::string, std::function<void(Config&, const Setting&)>>;
 
+// The preset keys of a struct with a field list (TrainConfig, ModelConfig): its fields that presets
+// may set, each with the field's type and range.
+template <typename Config>
+Setters<Config> field_setters() {
+  Setters<Config> setters;
+  const Config defaults{};
+  visit_fields(defaults, [&setters]<typename T>(const T&, const Field& field) {
+    if (!field.in_presets()) return;
+    setters[std::string(field.name())] = [](Config& c, const Setting& s) {
+      visit_fields(c, [&s]<typename U>(U& value, const Field& f) {
+        if (f.name() == s.key) value = s.template as<U>(f);
+      });
+    };
+  });
+  return setters;
+}
+
 const Setters<TrainConfig>& train_setters() {
-  static const Setters<TrainConfig> setters = {
-      {"batch_size", [](TrainConfig& c, const Setting& s) { c.batch_size = s.integer(1); }},
-      {"steps", [](TrainConfig& c, const Setting& s) { c.steps = s.integer(0); }},
-      {"epochs", [](TrainConfig& c, const Setting& s) { c.epochs = s.real(1e-9); }},
-      {"lr", [](TrainConfig& c, const Setting& s) { c.schedule.peak_lr = s.real(1e-12, 10); }},
-      {"schedule",
-       [](TrainConfig& c, const Setting& s) {
-         c.schedule.kind = s.choice<ScheduleKind>({{"warmup-linear", ScheduleKind::warmup_linear},
-                                                   {"warmup-cosine", ScheduleKind::warmup_cosine},
-                                                   {"constant", ScheduleKind::constant}});
-       }},
-      {"warmup", [](TrainConfig& c, const Setting& s) { c.schedule.warmup = s.real(0, 0.999); }},
-      {"min_lr_ratio", [](TrainConfig& c, const Setting& s) { c.schedule.min_lr_ratio = s.real(0, 1); }},
-      {"weight_decay", [](TrainConfig& c, const Setting& s) { c.weight_decay = s.real(0); }},
-      {"beta1", [](TrainConfig& c, const Setting& s) { c.beta1 = s.real(0, 0.999999); }},
-      {"beta2", [](TrainConfig& c, const Setting& s) { c.beta2 = s.real(0, 0.999999); }},
-      {"grad_clip", [](TrainConfig& c, const Setting& s) { c.grad_clip = s.real(0); }},
-      {"bf16", [](TrainConfig& c, const Setting& s) { c.bf16 = s.boolean(); }},
-      {"loss_on",
-       [](TrainConfig& c, const Setting& s) {
-         c.loss_on = s.choice<LossOn>({{"answer", LossOn::answer}, {"all", LossOn::all}});
-       }},
-      {"log_every", [](TrainConfig& c, const Setting& s) { c.log_every = s.integer(1); }},
-      {"eval_every", [](TrainConfig& c, const Setting& s) { c.eval_every = s.integer(0); }},
-      {"eval_batches", [](TrainConfig& c, const Setting& s) { c.eval_batches = s.integer(1); }},
-      {"checkpoint_every", [](TrainConfig& c, const Setting& s) { c.checkpoint_every = s.integer(0); }},
-      {"probe_every", [](TrainConfig& c, const Setting& s) { c.probe_every = s.integer(0); }},
-      {"keep_checkpoints",
-       [](TrainConfig& c, const Setting& s) { c.keep_checkpoints = static_cast<int>(s.integer(1, 1000)); }},
-      {"device", [](TrainConfig& c, const Setting& s) { c.device = s.text(); }},
-  };
+  static const Setters<TrainConfig> setters = field_setters<TrainConfig>();
   return setters;
 }
 
 const Setters<ModelConfig>& model_setters() {
-  auto count = [](int64_t ModelConfig::*field, std::int64_t min) {
-    return [field, min](ModelConfig& c, const Setting& s) { c.*field = s.integer(min, 1'000'000'000); };
-  };
-  auto moe_count = [](int64_t ModelConfig::*field) {
-    return [field](ModelConfig& c, const Setting& s) {
-      c.*field = s.integer(0, 1'000'000);
-      if (c.*field > 0) c.ffn = FfnKind::moe;  // as on the command line: --experts makes an MoE
-    };
-  };
-  static const Setters<ModelConfig> setters = {
-      {"d_model", count(&ModelConfig::d_model, 1)},
-      {"layers", count(&ModelConfig::layers, 1)},
-      {"heads", count(&ModelConfig::heads, 1)},
-      {"d_ff", count(&ModelConfig::d_ff, 0)},
-      {"norm",
-       [](ModelConfig& c, const Setting& s) {
-         c.norm =
-             s.choice<NormKind>({{"layer_norm", NormKind::layer_norm}, {"rms_norm", NormKind::rms_norm}});
-       }},
-      {"positions",
-       [](ModelConfig& c, const Setting& s) {
-         c.positions =
-             s.choice<PositionKind>({{"rope", PositionKind::rope}, {"learned", PositionKind::learned}});
-       }},
-      {"activation",
-       [](ModelConfig& c, const Setting& s) {
-         c.activation =
-             s.choice<ActivationKind>({{"gelu", ActivationKind::gelu}, {"swiglu", ActivationKind::swiglu}});
-       }},
-      {"init_scale", [](ModelConfig& c, const Setting& s) { c.init_scale = s.real(1e-9, 100); }},
-      {"ffn",
-       [](ModelConfig& c, const Setting& s) {
-         c.ffn = s.choice<FfnKind>({{"dense", FfnKind::dense}, {"moe", FfnKind::moe}});
-       }},
-      {"experts", moe_count(&ModelConfig::experts)},
-      {"granularity", moe_count(&ModelConfig::granularity)},
-      {"top_k", count(&ModelConfig::top_k, 1)},
-      {"expert_width", count(&ModelConfig::expert_width, 0)},
-      {"expansion", count(&ModelConfig::expansion, 0)},
-      {"router",
-       [](ModelConfig& c, const Setting& s) {
-         c.router = s.choice<RouterKind>(
-             {{"token_choice", RouterKind::token_choice}, {"expert_choice", RouterKind::expert_choice}});
-       }},
-      {"capacity_factor", [](ModelConfig& c, const Setting& s) { c.capacity_factor = s.real(1e-6, 1e6); }},
-      {"group_size", count(&ModelConfig::group_size, 0)},
-      {"load_balance_coef", [](ModelConfig& c, const Setting& s) { c.load_balance_coef = s.real(0, 1e3); }},
-      {"z_loss_coef", [](ModelConfig& c, const Setting& s) { c.z_loss_coef = s.real(0, 1e3); }},
-      {"moe_output_norm", [](ModelConfig& c, const Setting& s) { c.moe_output_norm = s.boolean(); }},
-  };
+  static const Setters<ModelConfig> setters = field_setters<ModelConfig>();
   return setters;
 }
 
@@ -513,6 +472,7 @@ Preset load_preset(const fs::path& file) {
         for (const auto& model_settings : expand(model_axes, file)) {
           ModelConfig model;
           apply(model, model_settings, model_setters());
+          infer_ffn_kind(model);  // as on the command line: experts or granularity make an MoE
           if (family.empty()) family = std::string(to_string(model.ffn));
           ModelConfig check = model;  // the dataset sets these two; any positive value validates the rest
           check.vocab_size = 64;

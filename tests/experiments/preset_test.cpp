@@ -175,7 +175,7 @@ TEST(PresetErrors, PredictionsNotesAndPromptFormatOfTheWrongKind) {
 TEST(PresetErrors, OutOfRangeValuesNameFileLineAndKey) {
   std::string m = error_of(std::string("[train]\nlr = -1\n") + kTask + kModels);
   EXPECT_NE(m.find("bad.toml:2:"), std::string::npos) << m;
-  EXPECT_NE(m.find("'lr' must be between"), std::string::npos) << m;
+  EXPECT_NE(m.find("'lr' must be positive, got -1"), std::string::npos) << m;
   m = error_of(std::string("[[tasks]]\ntask = \"connectivity\"\nnodes_min = 12\nnodes_max = 8\n") + kModels);
   EXPECT_NE(m.find("bad.toml:1:"), std::string::npos) << m;
   EXPECT_NE(m.find("nodes"), std::string::npos) << m;

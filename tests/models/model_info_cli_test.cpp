@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/accounting.h"
+#include "models/model_config_json.h"
 #include "tests/support/subprocess.h"
 
 namespace lab::test {
@@ -87,9 +88,11 @@ TEST(ModelInfoCli, JsonIsValidAndMatchesTheLibrary) {
   c.expansion = 8;
   c.top_k = 1;
   c.activation = ActivationKind::swiglu;
-  EXPECT_EQ(j["config"]["experts"], 64);
-  EXPECT_EQ(j["config"]["top_k"], 8);
-  EXPECT_EQ(j["config"]["expert_width"], 32);
+  // The config is config.json's: the fields as given, the fine-grained shorthand resolved apart.
+  EXPECT_EQ(model_config_from_json(j["config"], "model-info"), c);
+  EXPECT_EQ(j["config"]["resolved"]["experts"], 64);
+  EXPECT_EQ(j["config"]["resolved"]["top_k"], 8);
+  EXPECT_EQ(j["config"]["resolved"]["expert_width"], 32);
   EXPECT_EQ(j["parameters"]["total"], count_parameters(c).total);
   EXPECT_EQ(j["parameters"]["active"], count_parameters(c).active);
   EXPECT_EQ(j["flops_per_token"]["seq_len"], 64);

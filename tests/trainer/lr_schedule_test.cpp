@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "trainer/train_config.h"
 
 namespace lab {
 namespace {
@@ -35,19 +36,26 @@ TEST(LrSchedule, ConstantIgnoresTheStep) {
 }
 
 TEST(LrSchedule, RejectsBadValuesNamingTheFlag) {
-  auto message = [](ScheduleConfig s) {
+  TrainConfig valid;
+  valid.data_dir = valid.out_dir = "-";
+  auto message = [&valid](ScheduleConfig s) {
+    TrainConfig c = valid;
+    c.schedule = s;
     try {
-      s.validate();
+      c.validate();
     } catch (const Error& e) {
       return std::string(e.what());
     }
     return std::string();
   };
+  EXPECT_EQ(message({ScheduleKind::warmup_linear, 1e-3, 0.2, 0.0}), "");
   EXPECT_NE(message({ScheduleKind::warmup_linear, 0.0, 0.2, 0.0}).find("--lr"), std::string::npos);
-  EXPECT_NE(message({ScheduleKind::warmup_linear, 1e-3, 1.0, 0.0}).find("--warmup"), std::string::npos);
+  EXPECT_NE(message({ScheduleKind::warmup_linear, 1e-3, 1.0, 0.0}).find("--warmup must be in [0, 1), got 1"),
+            std::string::npos);
   EXPECT_NE(message({ScheduleKind::warmup_linear, 1e-3, 0.2, 1.5}).find("--min-lr-ratio"), std::string::npos);
-  EXPECT_THROW(parse_schedule_kind("cosine"), Error);
-  EXPECT_EQ(parse_schedule_kind(to_string(ScheduleKind::warmup_cosine)), ScheduleKind::warmup_cosine);
+  EXPECT_EQ(enum_from_name<ScheduleKind>("cosine"), std::nullopt);
+  EXPECT_EQ(enum_from_name<ScheduleKind>(to_string(ScheduleKind::warmup_cosine)),
+            ScheduleKind::warmup_cosine);
 }
 
 }  // namespace
