@@ -1,6 +1,8 @@
 // The whole model: shapes, causality, the KV-cache forward against the full one, bf16 autocast.
 #include "models/transformer.h"
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
@@ -21,6 +23,51 @@ ModelConfig tiny(FfnKind ffn, PositionKind positions) {
   c.experts = 4;
   c.top_k = 2;
   return c;
+}
+
+// Every matrix is a truncated normal (at 2 sigma) with sigma = sqrt(init_scale / fan_in), fan_in its
+// input width: d_model for embeddings, projections, the router and the experts' first matrices; the
+// hidden width for the second FFN matrix, dense or expert. The fan-ins are written out here by role,
+// not read from the tensors' shapes, with hidden widths unlike d_model so a wrong side shows.
+TEST(Transformer, InitialisesEveryMatrixFromItsInputWidth) {
+  const int64_t d = 32, hidden = 128;
+  for (FfnKind ffn : {FfnKind::dense, FfnKind::moe}) {
+    torch::manual_seed(0);
+    ModelConfig c = tiny(ffn, PositionKind::learned);
+    c.layers = 1;
+    c.d_ff = hidden;
+    c.expert_width = hidden;
+    c.activation = ActivationKind::swiglu;
+    c.init_scale = 0.1;
+    const std::map<std::string, int64_t> fan_in = {{"token_embedding.weight", d},
+                                                   {"position_embedding.weight", d},
+                                                   {"blocks.0.attention.qkv.weight", d},
+                                                   {"blocks.0.attention.proj.weight", d},
+                                                   {"blocks.0.dense.w1.weight", d},
+                                                   {"blocks.0.dense.w3.weight", d},
+                                                   {"blocks.0.dense.w2.weight", hidden},
+                                                   {"blocks.0.moe.router", d},
+                                                   {"blocks.0.moe.w1", d},
+                                                   {"blocks.0.moe.w3", d},
+                                                   {"blocks.0.moe.w2", hidden},
+                                                   {"head.weight", d}};
+    Transformer model(c);
+    int matrices = 0;
+    for (const auto& item : model->named_parameters()) {
+      const torch::Tensor& p = item.value();
+      if (p.dim() < 2) continue;
+      SCOPED_TRACE(item.key());
+      ASSERT_TRUE(fan_in.contains(item.key())) << "a matrix this test does not know";
+      ++matrices;
+      const double sigma = std::sqrt(c.init_scale / static_cast<double>(fan_in.at(item.key())));
+      const double max_abs = p.abs().max().item<double>();
+      EXPECT_LE(max_abs, 2 * sigma * (1 + 1e-6));  // truncated at 2 sigma
+      EXPECT_GT(max_abs, 1.5 * sigma);             // >= 128 draws: all below 1.5 sigma with p < 1e-5
+      // The standard deviation of a normal truncated at +-2 sigma is 0.8796 sigma.
+      EXPECT_NEAR(p.std().item<double>() / (0.8796 * sigma), 1.0, 0.15);
+    }
+    EXPECT_EQ(matrices, ffn == FfnKind::moe ? 9 : 8);
+  }
 }
 
 TEST(Transformer, ReturnsLogitsAuxLossesAndRouterStatistics) {
