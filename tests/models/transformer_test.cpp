@@ -1,11 +1,14 @@
 // The whole model: shapes, causality, the KV-cache forward against the full one, bf16 autocast.
 #include "models/transformer.h"
 
+#include <cmath>
+#include <complex>
 #include <map>
 
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "models/attention.h"
 #include "models/autocast.h"
 
 namespace lab {
@@ -23,6 +26,38 @@ ModelConfig tiny(FfnKind ffn, PositionKind positions) {
   c.experts = 4;
   c.top_k = 2;
   return c;
+}
+
+// RoPE against its definition as a complex rotation, in double precision: the pair (x_i, x_{i+Dh/2})
+// is the complex number x_i + j x_{i+Dh/2}, turned by the angle position * 10000^(-2i/Dh). And the
+// property it exists for: a rotated query-key product depends on the positions only through their
+// difference.
+TEST(Rope, IsAComplexRotationByPositionTimesFrequency) {
+  torch::manual_seed(0);
+  const int64_t b = 2, h = 3, t = 7, dh = 8, offset = 5, half = dh / 2;
+  torch::Tensor x = torch::randn({b, h, t, dh});
+  torch::Tensor rotated = apply_rope(x, offset);
+  auto xa = x.accessor<float, 4>();
+  auto ra = rotated.accessor<float, 4>();
+  for (int64_t n = 0; n < b; ++n)
+    for (int64_t head = 0; head < h; ++head)
+      for (int64_t p = 0; p < t; ++p)
+        for (int64_t i = 0; i < half; ++i) {
+          const double angle =
+              static_cast<double>(offset + p) * std::pow(10000.0, -2.0 * static_cast<double>(i) / dh);
+          const std::complex<double> z(xa[n][head][p][i], xa[n][head][p][i + half]);
+          const std::complex<double> turned = z * std::polar(1.0, angle);
+          EXPECT_NEAR(ra[n][head][p][i], turned.real(), 1e-5);
+          EXPECT_NEAR(ra[n][head][p][i + half], turned.imag(), 1e-5);
+        }
+
+  // q at position m and k at position n: the same product for (m, n) = (3, 1) and (9, 7).
+  torch::Tensor q = torch::randn({1, 1, 1, dh}), k = torch::randn({1, 1, 1, dh});
+  auto product = [&](int64_t m, int64_t n) {
+    return (apply_rope(q, m) * apply_rope(k, n)).sum().item<double>();
+  };
+  EXPECT_NEAR(product(3, 1), product(9, 7), 1e-5);
+  EXPECT_GT(std::abs(product(3, 1) - product(3, 2)), 1e-3);  // and it does depend on the difference
 }
 
 // Every matrix is a truncated normal (at 2 sigma) with sigma = sqrt(init_scale / fan_in), fan_in its
