@@ -54,24 +54,6 @@ void fit_model_to_data(ModelConfig& model, const Dataset& data) {
   }
 }
 
-// AdamW with weight decay on matrices only: norms, biases and embeddings are not decayed.
-std::unique_ptr<torch::optim::AdamW> make_optimizer(Transformer& model, const TrainConfig& c) {
-  std::vector<torch::Tensor> decay, no_decay;
-  for (const auto& item : model->named_parameters()) {
-    const std::string& name = item.key();
-    bool exempt = item.value().dim() < 2 || name.find("embedding") != std::string::npos;
-    (exempt ? no_decay : decay).push_back(item.value());
-  }
-  auto options = [&](double weight_decay) {
-    return std::make_unique<torch::optim::AdamWOptions>(
-        torch::optim::AdamWOptions(c.schedule.peak_lr).betas({c.beta1, c.beta2}).weight_decay(weight_decay));
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, options(c.weight_decay));
-  groups.emplace_back(no_decay, options(0.0));
-  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(c.schedule.peak_lr));
-}
-
 struct StepLoss {
   torch::Tensor loss;  // scalar fp32: summed cross-entropy over the masked targets / normalizer
   TransformerOutput out;
@@ -238,6 +220,24 @@ Kernels kernels_of(const nlohmann::json& stored, const fs::path& config_file) {
 }
 
 }  // namespace
+
+// AdamW with weight decay on matrices only: norms, biases and embeddings are not decayed.
+std::unique_ptr<torch::optim::AdamW> make_optimizer(Transformer& model, const TrainConfig& c) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& item : model->named_parameters()) {
+    const std::string& name = item.key();
+    bool exempt = item.value().dim() < 2 || name.find("embedding") != std::string::npos;
+    (exempt ? no_decay : decay).push_back(item.value());
+  }
+  auto options = [&](double weight_decay) {
+    return std::make_unique<torch::optim::AdamWOptions>(
+        torch::optim::AdamWOptions(c.schedule.peak_lr).betas({c.beta1, c.beta2}).weight_decay(weight_decay));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, options(c.weight_decay));
+  groups.emplace_back(no_decay, options(0.0));
+  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(c.schedule.peak_lr));
+}
 
 std::optional<RunParallelism> stored_parallelism(const fs::path& run_dir) {
   const fs::path config_file = run_dir / "config.json";

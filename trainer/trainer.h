@@ -46,6 +46,10 @@ struct RunParallelism {
 // Throws lab::Error when config.json exists but cannot be read.
 std::optional<RunParallelism> stored_parallelism(const std::filesystem::path& run_dir);
 
+// AdamW with weight decay on matrices only: norms, biases and embeddings are not decayed. Group 0 is
+// decayed with config.weight_decay, group 1 not.
+std::unique_ptr<torch::optim::AdamW> make_optimizer(Transformer& model, const TrainConfig& config);
+
 // What the trainer calls back into; the trainer itself knows nothing about tasks.
 struct TrainHooks {
   // Every config.probe_every steps and at the end, on rank 0: measures the model (e.g. held-out

@@ -2,6 +2,8 @@
 // learning, exact resume after kill -9, and the errors a user can cause.
 #include <chrono>
 #include <fstream>
+#include <map>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -16,6 +18,7 @@
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 #include "trainer/checkpoint.h"
+#include "trainer/trainer.h"
 
 extern char** environ;
 
@@ -73,6 +76,61 @@ const std::vector<std::string> kTinyModel = {"--d-model", "64", "--layers", "2",
 std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
   args.insert(args.end(), more.begin(), more.end());
   return args;
+}
+
+// AdamW decays the matrices only: the roles are written out here (not matched by name as the trainer
+// does), for a model with every kind of parameter (learned positions, LayerNorm biases, experts, MoE
+// output norm).
+TEST(Optimizer, DecaysTheMatricesAndNotNormsBiasesOrEmbeddings) {
+  ModelConfig c;
+  c.vocab_size = 16;
+  c.max_seq_len = 8;
+  c.d_model = 16;
+  c.layers = 1;
+  c.heads = 2;
+  c.positions = PositionKind::learned;
+  c.ffn = FfnKind::moe;
+  c.experts = 4;
+  c.moe_output_norm = true;
+  Transformer model(c);
+  TrainConfig t;
+  t.weight_decay = 0.25;
+  const auto optimizer = make_optimizer(model, t);
+  const std::set<std::string> decayed = {"blocks.0.attention.qkv.weight",
+                                         "blocks.0.attention.proj.weight",
+                                         "blocks.0.moe.router",
+                                         "blocks.0.moe.w1",
+                                         "blocks.0.moe.w2",
+                                         "head.weight"};
+  const std::set<std::string> not_decayed = {"token_embedding.weight",
+                                             "position_embedding.weight",
+                                             "blocks.0.norm1.weight",
+                                             "blocks.0.norm1.bias",
+                                             "blocks.0.norm2.weight",
+                                             "blocks.0.norm2.bias",
+                                             "blocks.0.moe.output_norm.weight",
+                                             "blocks.0.moe.output_norm.bias",
+                                             "final_norm.weight",
+                                             "final_norm.bias"};
+  ASSERT_EQ(optimizer->param_groups().size(), 2u);
+  std::map<const void*, std::size_t> group_of;
+  for (std::size_t g = 0; g < 2; ++g)
+    for (const torch::Tensor& p : optimizer->param_groups()[g].params()) group_of[p.data_ptr()] = g;
+  const auto& options = [&](std::size_t g) {
+    return static_cast<const torch::optim::AdamWOptions&>(optimizer->param_groups()[g].options());
+  };
+  EXPECT_EQ(options(0).weight_decay(), 0.25);
+  EXPECT_EQ(options(1).weight_decay(), 0.0);
+  std::size_t seen = 0;
+  for (const auto& item : model->named_parameters()) {
+    SCOPED_TRACE(item.key());
+    ASSERT_TRUE(decayed.contains(item.key()) || not_decayed.contains(item.key()))
+        << "a parameter this test does not know";
+    ASSERT_TRUE(group_of.contains(item.value().data_ptr())) << "in no group";
+    EXPECT_EQ(group_of.at(item.value().data_ptr()), decayed.contains(item.key()) ? 0u : 1u);
+    ++seen;
+  }
+  EXPECT_EQ(seen, decayed.size() + not_decayed.size());
 }
 
 TEST(Train, DenseAndMoeMemorizeATinyPhoneBook) {
