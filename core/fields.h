@@ -142,7 +142,6 @@ class Field {
   constexpr Field below(double hi) const {
     return with([&](Field& f) { f.hi_ = hi, f.hi_open_ = true; });
   }
-  constexpr double lowest() const { return lo_; }
   constexpr double highest() const { return hi_; }
 
   // Empty if `value` is in range (and finite), else what is wrong with it, e.g. "must be positive,

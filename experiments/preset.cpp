@@ -88,17 +88,6 @@ struct Setting {
     if (!s) fail_at(where(), "'{}' must be a string, got {}", key, describe());
     return *s;
   }
-  template <typename Enum>
-  Enum choice(const std::map<std::string, Enum>& names) const {
-    const std::string s = text();
-    auto it = names.find(s);
-    if (it == names.end()) {
-      std::string known;
-      for (const auto& [name, _] : names) known += (known.empty() ? "" : ", ") + name;
-      fail_at(where(), "'{}' must be one of {}, got \"{}\"", key, known, s);
-    }
-    return it->second;
-  }
   // The value for `field` (core/fields.h), of the field's type and within its range.
   template <typename T>
   T as(const Field& field) const {

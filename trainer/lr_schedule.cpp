@@ -4,7 +4,6 @@
 #include <cmath>
 #include <numbers>
 
-
 namespace lab {
 
 double learning_rate(const ScheduleConfig& s, std::int64_t step, std::int64_t total_steps) {
