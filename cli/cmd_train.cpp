@@ -80,12 +80,8 @@ Command add_train_command(CLI::App& app, const GlobalOptions& global) {
                   o->nproc, env.world_size);
             }
             if (env.world_size == 1 && o->nproc > 1) {
-              if (!o->train.resume && o->train.batch_size % o->nproc != 0) {
-                fail(
-                    "--batch-size {} is not divisible by --nproc {}: each worker takes an equal share of "
-                    "the global batch",
-                    o->train.batch_size, o->nproc);
-              }
+              // Checked here too: once, before the workers start and each fails alike.
+              if (!o->train.resume) check_batch_divides(o->train.batch_size, o->nproc);
               const int threads = global.threads > 0 ? global.threads : default_thread_count();
               run_local_workers(o->nproc, std::max(1, threads / o->nproc), global.quiet);
               return;

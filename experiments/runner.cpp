@@ -9,6 +9,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "core/run_files.h"
 #include "generators/dataset_reader.h"
 #include "generators/dataset_writer.h"
 #include "results/report.h"
@@ -65,17 +66,19 @@ fs::path ensure_dataset(const DataSpec& data, const RunnerOptions& options) {
 enum class RunState { fresh, partial, finished };
 
 RunState state_of(const fs::path& run_dir) {
-  if (fs::exists(run_dir / "probe.json")) return RunState::finished;
-  if (fs::exists(run_dir / "config.json") && latest_checkpoint(run_dir)) return RunState::partial;
+  if (fs::exists(run_dir / run_files::kProbe)) return RunState::finished;
+  if (fs::exists(run_dir / run_files::kConfig) && latest_checkpoint(run_dir)) return RunState::partial;
   return RunState::fresh;
 }
 
 void write_run_info(const Preset& preset, const RunSpec& run, const fs::path& run_dir, double train_seconds) {
-  nlohmann::json info = {
-      {"train_seconds", train_seconds},      {"run_id", run.id},         {"preset", preset.name},
-      {"preset_file", preset.file.string()}, {"family", run.family},     {"seed", run.train.seed},
-      {"data", run.data.parameters()},       {"data_id", run.data.id()}, {"data_label", run.data.label()}};
-  write_file_atomically(run_dir / "run.json", info.dump(2) + "\n");
+  namespace key = run_files::run_info;
+  nlohmann::json info = {{key::kTrainSeconds, train_seconds}, {key::kRunId, run.id},
+                         {key::kPreset, preset.name},         {key::kPresetFile, preset.file.string()},
+                         {key::kFamily, run.family},          {key::kSeed, run.train.seed},
+                         {key::kData, run.data.parameters()}, {key::kDataId, run.data.id()},
+                         {key::kDataLabel, run.data.label()}};
+  write_file_atomically(run_dir / run_files::kRunInfo, info.dump(2) + "\n");
 }
 
 void print_plan(const Preset& preset, const std::vector<const RunSpec*>& runs, const RunnerOptions& options) {
@@ -192,7 +195,8 @@ RunnerSummary run_preset(const Preset& preset, const RunnerOptions& options) {
       ++summary.finished;
       if (!options.quiet) {
         std::cout << fmt::format("{} {}: loss {:.4f}, accuracy {:.1f}% ({} s)\n", counter, run.id,
-                                 trained.train_loss, 100 * probe.at("metrics").at("accuracy").get<double>(),
+                                 trained.train_loss,
+                                 100 * probe.at(run_files::probe::kMetrics).at("accuracy").get<double>(),
                                  std::lround(trained.seconds));
       }
     } catch (const Interrupted&) {

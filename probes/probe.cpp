@@ -9,6 +9,7 @@
 #include "core/build_info.h"
 #include "core/error.h"
 #include "core/json_file.h"
+#include "core/run_files.h"
 #include "generators/graph_generator.h"
 #include "models/accounting.h"
 #include "models/model_config_json.h"
@@ -158,7 +159,7 @@ nlohmann::json score_graph_answers(const Dataset& data, const DatasetSplit& spli
   }
   const auto n = static_cast<double>(answers.size());
   nlohmann::json result;
-  auto& metrics = result["metrics"];
+  auto& metrics = result[run_files::probe::kMetrics];
   auto& breakdown = result["breakdown"];
   auto& errors = result["errors"];
   metrics["examples"] = answers.size();
@@ -277,16 +278,17 @@ nlohmann::json score_phonebook_answers(const Dataset& data, std::span<const std:
   const double memorized = test.exact * entries;
   const double bits = memorized * bits_per_phone_number();
   nlohmann::json result;
-  result["metrics"] = {{"examples", test_answers.size()},
-                       {"recall_exact", test.exact},
-                       {"recall_per_digit", test.per_digit},
-                       {"control_exact", control.exact},
-                       {"control_per_digit", control.per_digit},
-                       {"accuracy", test.exact},
-                       {"book_entries", entries},
-                       {"memorized_entries", memorized},
-                       {"bits_per_param_total", bits / parameters.at("total").get<double>()},
-                       {"bits_per_param_active", bits / parameters.at("active").get<double>()}};
+  result[run_files::probe::kMetrics] = {
+      {"examples", test_answers.size()},
+      {"recall_exact", test.exact},
+      {"recall_per_digit", test.per_digit},
+      {"control_exact", control.exact},
+      {"control_per_digit", control.per_digit},
+      {"accuracy", test.exact},
+      {"book_entries", entries},
+      {"memorized_entries", memorized},
+      {"bits_per_param_total", bits / parameters.at("total").get<double>()},
+      {"bits_per_param_active", bits / parameters.at("active").get<double>()}};
   result["breakdown"] = nlohmann::json::object();
   result["errors"] = {{"test", test.errors}, {"control", control.errors}};
   return result;
@@ -348,8 +350,8 @@ nlohmann::json probe_model(Transformer& model, const Dataset& data, const ProbeO
     fail("{}: no probe for task '{}'", data.dir().string(), data.task());
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result["task"] = data.task();
-  result["parameters"] = parameters;
+  result[run_files::probe::kTask] = data.task();
+  result[run_files::probe::kParameters] = parameters;
   result["routers"] = router_statistics(tally);
   result["decode"] = {{"answers", answered},
                       {"seconds", seconds},
@@ -364,22 +366,24 @@ TrainHooks periodic_probe_hooks(std::int64_t examples) {
   hooks.probe = [examples](Transformer& model, const Dataset& data) {
     ProbeOptions options;
     options.limit = examples;
-    return probe_model(model, data, options).at("metrics");
+    return probe_model(model, data, options).at(run_files::probe::kMetrics);
   };
   return hooks;
 }
 
 nlohmann::json probe_run(const fs::path& run_dir, const ProbeOptions& options, const fs::path& checkpoint) {
-  const nlohmann::json config = read_json_file(run_dir / "config.json");
+  namespace key = run_files::config;
+  const fs::path config_file = run_dir / run_files::kConfig;
+  const nlohmann::json config = read_json_file(config_file);
   ModelConfig model_config;
   std::string data_dir, expected_checksum, device_name;
   try {
-    model_config = model_config_from_json(config.at("model"), (run_dir / "config.json").string());
-    data_dir = config.at("dataset").at("dir").get<std::string>();
-    expected_checksum = config.at("dataset").at("manifest_crc32c").get<std::string>();
-    device_name = config.at("train").value("device", "cpu");
+    model_config = model_config_from_json(config.at(key::kModel), config_file.string());
+    data_dir = config.at(key::kDataset).at(key::kDatasetDir).get<std::string>();
+    expected_checksum = config.at(key::kDataset).at(key::kDatasetChecksum).get<std::string>();
+    device_name = config.at(key::kTrain).value("device", "cpu");
   } catch (const nlohmann::json::exception& e) {
-    fail("{}: not a run's config ({})", (run_dir / "config.json").string(), e.what());
+    fail("{}: not a run's config ({})", config_file.string(), e.what());
   }
   if (!options.predictions.empty()) {
     const fs::path parent = fs::absolute(options.predictions).parent_path();
@@ -411,13 +415,14 @@ nlohmann::json probe_run(const fs::path& run_dir, const ProbeOptions& options, c
   nlohmann::json result =
       probe_model(model, data, options, options.predictions.empty() ? nullptr : &predictions);
   const double mean_length = mean_train_length(data);
-  result["run"] = {{"dir", run_dir.string()},
-                   {"checkpoint", weights.filename().string()},
-                   {"step", step_of(weights)},
-                   {"dataset", data_dir},
-                   {"mean_train_length", mean_length},
-                   {"training_flops_per_token",
-                    count_flops(model_config, static_cast<std::int64_t>(std::lround(mean_length))).training}};
+  result[run_files::probe::kRun] = {
+      {"dir", run_dir.string()},
+      {"checkpoint", weights.filename().string()},
+      {"step", step_of(weights)},
+      {"dataset", data_dir},
+      {"mean_train_length", mean_length},
+      {"training_flops_per_token",
+       count_flops(model_config, static_cast<std::int64_t>(std::lround(mean_length))).training}};
   result["lab_version"] = std::string(project_version());
   result["limit"] = options.limit;
   if (!options.predictions.empty()) {
@@ -426,7 +431,7 @@ nlohmann::json probe_run(const fs::path& run_dir, const ProbeOptions& options, c
     write_file_atomically(options.predictions, lines);
     result["predictions"] = {{"file", options.predictions.string()}, {"lines", predictions.size()}};
   }
-  write_file_atomically(run_dir / "probe.json", result.dump(2) + "\n");
+  write_file_atomically(run_dir / run_files::kProbe, result.dump(2) + "\n");
   return result;
 }
 

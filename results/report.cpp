@@ -17,6 +17,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/json_file.h"
+#include "core/run_files.h"
 #include "results/plots.h"
 
 namespace lab {
@@ -123,15 +124,15 @@ std::string dataset_label(const std::string& task, const Json& p) {
 std::vector<fs::path> find_runs(const fs::path& dir) {
   std::vector<fs::path> runs;
   std::error_code ec;
-  if (fs::exists(dir / "config.json")) runs.push_back(dir);
+  if (fs::exists(dir / run_files::kConfig)) runs.push_back(dir);
   for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_directory(ec)) continue;
     const std::string name = it->path().filename().string();
-    if (it.depth() >= 2 || name == "checkpoints" || name == "datasets" || name == "plots") {
+    if (it.depth() >= 2 || name == run_files::kCheckpoints || name == "datasets" || name == "plots") {
       it.disable_recursion_pending();
     }
-    if (fs::exists(it->path() / "config.json")) runs.push_back(it->path());
+    if (fs::exists(it->path() / run_files::kConfig)) runs.push_back(it->path());
   }
   std::sort(runs.begin(), runs.end());
   return runs;
@@ -294,13 +295,13 @@ std::vector<CurvePoint> read_curve(const fs::path& file) {
   if (!fs::exists(file)) return {};
   const double nan = std::nan("");
   for (const Json& line : read_jsonl_file(file)) {
-    auto step = number(line, "step");
+    auto step = number(line, run_files::metrics::kStep);
     if (!step) continue;
     auto [it, inserted] =
         by_step.try_emplace(static_cast<std::int64_t>(*step), CurvePoint{*step, nan, nan, nan, nan});
     if (auto t = number(line, "tokens")) it->second.tokens = *t;
-    if (auto l = number(line, "loss")) it->second.loss = *l;
-    if (auto e = number(line, "eval_loss")) it->second.eval_loss = *e;
+    if (auto l = number(line, run_files::metrics::kLoss)) it->second.loss = *l;
+    if (auto e = number(line, run_files::metrics::kEvalLoss)) it->second.eval_loss = *e;
     if (auto s = number(line, "seconds")) it->second.seconds = *s;
   }
   std::vector<CurvePoint> curve;
@@ -420,7 +421,10 @@ std::string result_value(const ResultRow& row, std::size_t column) {
 }
 
 std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
-  if (!fs::exists(run_dir / "probe.json")) {
+  namespace cfg = run_files::config;
+  namespace info_key = run_files::run_info;
+  namespace metric = run_files::metrics;
+  if (!fs::exists(run_dir / run_files::kProbe)) {
     note = fmt::format("{}: not probed yet (still training, interrupted, or run `lab probe {}`)",
                        run_dir.string(), run_dir.string());
     return std::nullopt;
@@ -428,30 +432,32 @@ std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
   // A file cut short (a crash while writing, a full disk) skips its run with a note, not the report.
   Json config, probe, info;
   try {
-    config = read_json_file(run_dir / "config.json");
-    probe = read_json_file(run_dir / "probe.json");
-    info = fs::exists(run_dir / "run.json") ? read_json_file(run_dir / "run.json") : Json::object();
+    config = read_json_file(run_dir / run_files::kConfig);
+    probe = read_json_file(run_dir / run_files::kProbe);
+    info = fs::exists(run_dir / run_files::kRunInfo) ? read_json_file(run_dir / run_files::kRunInfo)
+                                                     : Json::object();
   } catch (const Error& e) {
     note = fmt::format("skipped: {}", e.what());
     return std::nullopt;
   }
   try {
     ResultRow r;
-    const Json& model = config.at("model");
-    const Json& resolved = model.at("resolved");
-    const Json& metrics = probe.at("metrics");
-    const Json& params = probe.at("parameters");
+    const Json& model = config.at(cfg::kModel);
+    const Json& resolved = model.at(cfg::kModelResolved);
+    const Json& metrics = probe.at(run_files::probe::kMetrics);
+    const Json& params = probe.at(run_files::probe::kParameters);
     r.run_dir = run_dir.lexically_normal().string();
-    r.run_id = text(info, "run_id", run_dir.filename().string());
-    r.preset = text(info, "preset");
-    r.task = probe.at("task").get<std::string>();
+    r.run_id = text(info, info_key::kRunId, run_dir.filename().string());
+    r.preset = text(info, info_key::kPreset);
+    r.task = probe.at(run_files::probe::kTask).get<std::string>();
     r.ffn = text(model, "ffn");
     r.router = r.ffn == "moe" ? text(model, "router") : "";
-    r.family = text(info, "family", r.ffn);
-    if (info.contains("data_label")) {
-      r.data_label = text(info, "data_label");
+    r.family = text(info, info_key::kFamily, r.ffn);
+    if (info.contains(info_key::kDataLabel)) {
+      r.data_label = text(info, info_key::kDataLabel);
     } else {  // a run of plain `lab train`: the dataset's manifest, if it is still there
-      const fs::path manifest = fs::path(config.at("dataset").at("dir").get<std::string>()) / "manifest.json";
+      const fs::path manifest =
+          fs::path(config.at(cfg::kDataset).at(cfg::kDatasetDir).get<std::string>()) / "manifest.json";
       r.data_label =
           fs::exists(manifest) ? dataset_label(r.task, read_json_file(manifest).at("parameters")) : r.task;
     }
@@ -465,7 +471,8 @@ std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
       r.expert_width = number(resolved, "expert_width");
       r.granularity = number(model, "granularity");
     }
-    r.seed = info.contains("seed") ? number(info, "seed") : number(config.at("train"), "seed");
+    r.seed = info.contains(info_key::kSeed) ? number(info, info_key::kSeed)
+                                            : number(config.at(cfg::kTrain), "seed");
     r.total_params = number(params, "total");
     r.active_params = number(params, "active");
     r.non_embedding_params = number(params, "non_embedding");
@@ -488,27 +495,27 @@ std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
     // The last training line and the last held-out loss of metrics.jsonl. The trainer ends every run
     // with a held-out loss at its last step: a file without one was cut short.
     std::optional<double> eval_step;
-    if (fs::exists(run_dir / "metrics.jsonl")) {
+    if (fs::exists(run_dir / run_files::kMetrics)) {
       std::vector<Json> lines;
       try {
-        lines = read_jsonl_file(run_dir / "metrics.jsonl");
+        lines = read_jsonl_file(run_dir / run_files::kMetrics);
       } catch (const Error& e) {
         note = fmt::format("skipped: {}", e.what());
         return std::nullopt;
       }
       for (const Json& line : lines) {
-        if (line.contains("loss")) {
-          r.steps = number(line, "step");
-          r.tokens = number(line, "tokens");
-          r.train_loss = number(line, "loss");
-          if (auto s = number(line, "seconds")) r.wall_seconds = s;
+        if (line.contains(metric::kLoss)) {
+          r.steps = number(line, metric::kStep);
+          r.tokens = number(line, metric::kTokens);
+          r.train_loss = number(line, metric::kLoss);
+          if (auto s = number(line, metric::kSeconds)) r.wall_seconds = s;
         }
-        if (line.contains("eval_loss")) {
-          r.eval_loss = number(line, "eval_loss");
-          eval_step = number(line, "step");
+        if (line.contains(metric::kEvalLoss)) {
+          r.eval_loss = number(line, metric::kEvalLoss);
+          eval_step = number(line, metric::kStep);
         }
       }
-      const std::optional<double> configured = number(config.at("train"), "steps");
+      const std::optional<double> configured = number(config.at(cfg::kTrain), "steps");
       if (configured && *configured > 0 && r.steps.value_or(0) < *configured) {
         note = fmt::format(
             "{}: skipped, unfinished: metrics.jsonl ends at step {:.0f} of {:.0f} (still training, or "
@@ -524,8 +531,9 @@ std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
         return std::nullopt;
       }
     }
-    if (!r.wall_seconds) r.wall_seconds = number(info, "train_seconds");
-    if (auto per_token = number(probe.at("run"), "training_flops_per_token"); per_token && r.tokens) {
+    if (!r.wall_seconds) r.wall_seconds = number(info, info_key::kTrainSeconds);
+    if (auto per_token = number(probe.at(run_files::probe::kRun), "training_flops_per_token");
+        per_token && r.tokens) {
       r.train_flops = *per_token * *r.tokens;
     }
     return r;
@@ -604,7 +612,7 @@ ReportSummary build_report(const fs::path& dir, const ReportOptions& options) {
     }
     // Relative to DIR, so the CSV is the same wherever the runs are copied to.
     row->run_dir = run_dir.lexically_relative(dir).lexically_normal().string();
-    curves[row->run_id] = read_curve(run_dir / "metrics.jsonl");
+    curves[row->run_id] = read_curve(run_dir / run_files::kMetrics);
     rows.push_back(std::move(*row));
   }
 

@@ -15,6 +15,7 @@
 #include "core/crc32c.h"
 #include "core/error.h"
 #include "core/json_file.h"
+#include "core/run_files.h"
 #include "core/safetensors.h"
 
 namespace lab {
@@ -46,7 +47,7 @@ std::int64_t step_of_name(const std::string& name) {
 std::vector<fs::path> checkpoints(const fs::path& run_dir) {
   std::vector<std::pair<std::int64_t, fs::path>> files;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(run_dir / "checkpoints", ec)) {
+  for (const auto& entry : fs::directory_iterator(run_dir / run_files::kCheckpoints, ec)) {
     const std::int64_t step = step_of_name(entry.path().filename().string());
     if (step >= 0) files.emplace_back(step, entry.path());
   }
@@ -401,7 +402,7 @@ void save_checkpoint(const fs::path& run_dir, torch::nn::Module& model, torch::o
              torch::tensor(std::vector<std::int64_t>{state.window_steps, state.window_tokens}, torch::kLong));
   const std::string data = writer.serialize();
 
-  fs::path dir = run_dir / "checkpoints";
+  fs::path dir = run_dir / run_files::kCheckpoints;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) fail("cannot create {}: {}", dir.string(), ec.message());

@@ -1,7 +1,7 @@
 #pragma once
 // The one trainer every model goes through: `lab train` and the experiment runner call train().
 //
-// A run directory holds:
+// A run directory holds (core/run_files.h):
 //   config.json     the resolved model and training configs, the dataset's manifest checksum, the lab
 //                   version, the workers and threads it ran on: enough to rebuild the model and
 //                   continue or probe the run
@@ -19,6 +19,7 @@
 #include "generators/dataset_reader.h"
 #include "models/model_config.h"
 #include "models/transformer.h"
+#include "trainer/run_directory.h"
 #include "trainer/train_config.h"
 
 namespace lab {
@@ -34,17 +35,8 @@ struct TrainResult {
   bool already_finished = false;  // --resume of a finished run: nothing was trained or written
 };
 
-// How a run was computed: data-parallel workers and LibTorch threads per worker. Both change the
-// order of floating-point sums, so a resumed run is bit-identical to an uninterrupted one only on the
-// same; train() stores them in config.json and restores the threads, `lab train --resume` the workers.
-struct RunParallelism {
-  int workers = 1;
-  int threads = 1;  // per worker
-};
-
-// What RUN/config.json records; nullopt when the run has no config.json or predates the record.
-// Throws lab::Error when config.json exists but cannot be read.
-std::optional<RunParallelism> stored_parallelism(const std::filesystem::path& run_dir);
+// Throws lab::Error unless the global batch splits evenly over `workers` data-parallel workers.
+void check_batch_divides(std::int64_t batch_size, int workers);
 
 // AdamW with weight decay on matrices only: norms, biases and embeddings are not decayed. Group 0 is
 // decayed with config.weight_decay, group 1 not.
