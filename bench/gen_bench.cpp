@@ -12,6 +12,7 @@
 #include <string>
 
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -36,16 +37,15 @@ double find_number(const std::string& text, const std::string& pattern) {
   return 0;
 }
 
-fs::path fresh_dir(const char* name) {
-  fs::path dir =
-      fs::temp_directory_path() / (std::string("lab_gen_bench_") + std::to_string(getpid()) + name);
+fs::path fresh_dir(std::string_view name) {
+  fs::path dir = fs::temp_directory_path() / fmt::format("lab_gen_bench_{}{}", getpid(), name);
   fs::remove_all(dir);
   return dir;
 }
 
 void write_and_time(benchmark::State& state, const lab::Generator& generator, std::uint64_t examples,
                     double peer_rate) {
-  fs::path dir = fresh_dir(generator.task().c_str());
+  fs::path dir = fresh_dir(lab::enum_name(generator.task()));
   for (auto _ : state) {
     lab::write_dataset(generator, {dir, /*force=*/true, g_threads, /*quiet=*/true});
   }
@@ -67,7 +67,7 @@ void shortest_path(benchmark::State& state) {
 
 void connectivity(benchmark::State& state) {
   lab::GraphParams params;
-  params.task = lab::GraphTask::connectivity;
+  params.task = lab::TaskKind::connectivity;
   params.degree = 1.5;
   params.train_count = static_cast<std::uint64_t>(state.range(0));
   params.test_count = 0;
@@ -93,7 +93,7 @@ void phonebook(benchmark::State& state) {
 // CRC-32C of every file), on the largest datasets the presets use, written once and so in the page
 // cache. bytes_per_second counts every file's bytes.
 void open_and_verify(benchmark::State& state, const lab::Generator& generator) {
-  fs::path dir = fresh_dir(("verify_" + generator.task()).c_str());
+  fs::path dir = fresh_dir(fmt::format("verify_{}", lab::enum_name(generator.task())));
   lab::write_dataset(generator, {dir, /*force=*/true, g_threads, /*quiet=*/true});
   std::int64_t bytes = 0;
   for (const auto& entry : fs::directory_iterator(dir)) bytes += static_cast<std::int64_t>(entry.file_size());

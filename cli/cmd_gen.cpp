@@ -37,7 +37,7 @@ void run_generator(const Generator& generator, const GenFlags& flags, const Glob
   nlohmann::json manifest = write_dataset(generator, options);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (global.quiet) return;
-  std::cout << fmt::format("wrote {} ({}) in {:.1f} s\n", flags.out, generator.task(), seconds);
+  std::cout << fmt::format("wrote {} ({}) in {:.1f} s\n", flags.out, enum_name(generator.task()), seconds);
   for (const SplitSpec& spec : generator.splits()) {
     const auto& split = manifest.at("splits").at(spec.name);
     const std::string& name = spec.name;
@@ -51,14 +51,13 @@ void run_generator(const Generator& generator, const GenFlags& flags, const Glob
   }
 }
 
-CLI::App* add_graph_command(CLI::App* gen, GraphTask task, GraphParams& params, GenFlags& flags) {
-  bool shortest = task == GraphTask::shortest_path;
+CLI::App* add_graph_command(CLI::App* gen, TaskKind task, GraphParams& params, GenFlags& flags) {
+  bool shortest = task == TaskKind::shortest_path;
   CLI::App* app = gen->add_subcommand(
-      shortest ? "shortest-path" : "connectivity",
+      std::string(enum_name(task)),
       shortest ? "Shortest paths on random graphs: prompt = edges + query (s, t); answer = a shortest path"
                : "Connectivity on random graphs: prompt = edges + query (s, t); answer = <yes> or <no>");
-  params.task = task;
-  params.degree = shortest ? 3.0 : 1.5;
+  params = graph_defaults(task);
   add_output_flags(app, flags);
   add_count_option(app, "--count", params.train_count, "Training examples");
   add_count_option(app, "--test-count", params.test_count, "Held-out test examples (disjoint from training)");
@@ -89,15 +88,15 @@ Command add_gen_command(CLI::App& app, const GlobalOptions& global) {
       "Generate a dataset: shortest-path, connectivity or phonebook (`lab gen TASK --help` for its flags)");
   gen->require_subcommand(1);
 
-  auto sp = std::make_shared<GraphParams>();
+  auto sp = std::make_shared<GraphParams>();  // add_graph_command sets the task's defaults
   auto conn = std::make_shared<GraphParams>();
   auto book = std::make_shared<PhonebookParams>();
   auto flags = std::make_shared<GenFlags>();
-  CLI::App* sp_app = add_graph_command(gen, GraphTask::shortest_path, *sp, *flags);
-  CLI::App* conn_app = add_graph_command(gen, GraphTask::connectivity, *conn, *flags);
+  CLI::App* sp_app = add_graph_command(gen, TaskKind::shortest_path, *sp, *flags);
+  CLI::App* conn_app = add_graph_command(gen, TaskKind::connectivity, *conn, *flags);
 
   CLI::App* book_app = gen->add_subcommand(
-      "phonebook",
+      std::string(enum_name(TaskKind::phonebook)),
       "A closed-book phone book: name -> 10-digit number; splits train (the book), test, control");
   add_output_flags(book_app, *flags);
   add_count_option(book_app, "--entries", book->entries, "Book size N (1 to 1e9)");

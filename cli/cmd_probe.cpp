@@ -23,23 +23,27 @@ void print_probe(const nlohmann::json& p) {
                            p.at("run").at("step").get<std::int64_t>(),
                            p.at("parameters").at("total").get<std::int64_t>(),
                            p.at("parameters").at("active").get<std::int64_t>());
-  const std::string task = p.at("task");
-  if (task == "phonebook") {
-    std::cout << fmt::format("  recall      {} exact, {} of digits ({} queries)\n", pct(m.at("recall_exact")),
-                             pct(m.at("recall_per_digit")), m.at("examples").get<std::int64_t>());
-    std::cout << fmt::format("  control     {} exact, {} of digits (names not in the book)\n",
-                             pct(m.at("control_exact")), pct(m.at("control_per_digit")));
-    std::cout << fmt::format(
-        "  memorized   ~{:.0f} of {:.0f} entries: {:.3f} bits per parameter, {:.3f} per active\n",
-        m.at("memorized_entries").get<double>(), m.at("book_entries").get<double>(),
-        m.at("bits_per_param_total").get<double>(), m.at("bits_per_param_active").get<double>());
-  } else if (task == "shortest-path") {
-    std::cout << fmt::format("  held-out    {} valid, {} exact, {} right first hop ({} graphs)\n",
-                             pct(m.at("path_valid")), pct(m.at("path_exact")), pct(m.at("path_first_hop")),
-                             m.at("examples").get<std::int64_t>());
-  } else {
-    std::cout << fmt::format("  held-out    {} accuracy, {} balanced ({} graphs)\n", pct(m.at("accuracy")),
-                             pct(m.at("balanced_accuracy")), m.at("examples").get<std::int64_t>());
+  switch (parse_task(p.at("task").get<std::string>(), "probe.json")) {
+    case TaskKind::phonebook:
+      std::cout << fmt::format("  recall      {} exact, {} of digits ({} queries)\n",
+                               pct(m.at("recall_exact")), pct(m.at("recall_per_digit")),
+                               m.at("examples").get<std::int64_t>());
+      std::cout << fmt::format("  control     {} exact, {} of digits (names not in the book)\n",
+                               pct(m.at("control_exact")), pct(m.at("control_per_digit")));
+      std::cout << fmt::format(
+          "  memorized   ~{:.0f} of {:.0f} entries: {:.3f} bits per parameter, {:.3f} per active\n",
+          m.at("memorized_entries").get<double>(), m.at("book_entries").get<double>(),
+          m.at("bits_per_param_total").get<double>(), m.at("bits_per_param_active").get<double>());
+      break;
+    case TaskKind::shortest_path:
+      std::cout << fmt::format("  held-out    {} valid, {} exact, {} right first hop ({} graphs)\n",
+                               pct(m.at("path_valid")), pct(m.at("path_exact")), pct(m.at("path_first_hop")),
+                               m.at("examples").get<std::int64_t>());
+      break;
+    case TaskKind::connectivity:
+      std::cout << fmt::format("  held-out    {} accuracy, {} balanced ({} graphs)\n", pct(m.at("accuracy")),
+                               pct(m.at("balanced_accuracy")), m.at("examples").get<std::int64_t>());
+      break;
   }
   // Where the wrong answers go: every error class with its share of the probed examples.
   if (p.contains("errors")) {

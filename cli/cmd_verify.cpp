@@ -17,7 +17,7 @@ Command add_verify_command(CLI::App& app, const GlobalOptions& global) {
             Dataset dataset = Dataset::open(*dir);
             dataset.verify_checksums();
             if (global.quiet) return;
-            std::cout << fmt::format("{}: ok ({}", *dir, dataset.task());
+            std::cout << fmt::format("{}: ok ({}", *dir, enum_name(dataset.task()));
             for (const std::string& name : dataset.split_names()) {
               std::cout << fmt::format(", {} {}", name, dataset.split(name).size());
             }

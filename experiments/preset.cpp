@@ -144,12 +144,12 @@ const Setters<ModelConfig>& model_setters() {
 
 const Setters<DataSpec>& data_setters() {
   auto graph_only = [](const Setting& s, const DataSpec& d) {
-    if (d.task == "phonebook")
-      fail_at(s.where(), "'{}' is a graph-task key; task \"phonebook\" has no such key", s.key);
+    if (!is_graph_task(d.task))
+      fail_at(s.where(), "'{}' is a graph-task key; task \"{}\" has no such key", s.key, enum_name(d.task));
   };
   auto book_only = [](const Setting& s, const DataSpec& d) {
-    if (d.task != "phonebook")
-      fail_at(s.where(), "'{}' is a phonebook key; task \"{}\" has no such key", s.key, d.task);
+    if (d.task != TaskKind::phonebook)
+      fail_at(s.where(), "'{}' is a phonebook key; task \"{}\" has no such key", s.key, enum_name(d.task));
   };
   static const Setters<DataSpec> setters = {
       {"seed",
@@ -202,8 +202,9 @@ const Setters<DataSpec>& data_setters() {
        }},
       {"unique_paths",
        [=](DataSpec& d, const Setting& s) {
-         if (d.task != "shortest-path")
-           fail_at(s.where(), "'unique_paths' is a shortest-path key; task \"{}\" has no such key", d.task);
+         if (d.task != TaskKind::shortest_path)
+           fail_at(s.where(), "'unique_paths' is a shortest-path key; task \"{}\" has no such key",
+                   enum_name(d.task));
          d.graph.unique_paths = s.boolean();
        }},
   };
@@ -324,8 +325,8 @@ nlohmann::json settings_json(const std::vector<Setting>& settings) {
 }  // namespace
 
 nlohmann::json DataSpec::parameters() const {
-  nlohmann::json p = {{"task", task}};
-  if (task == "phonebook") {
+  nlohmann::json p = {{"task", enum_name(task)}};
+  if (task == TaskKind::phonebook) {
     p.update({{"seed", book.seed},
               {"entries", book.entries},
               {"test_count", book.test_count},
@@ -339,16 +340,18 @@ nlohmann::json DataSpec::parameters() const {
               {"node_tokens", graph.node_tokens},
               {"prompt_format", graph.prompt_format},
               {"degree", graph.degree}});
-    if (task == "shortest-path") p["unique_paths"] = graph.unique_paths;
+    if (task == TaskKind::shortest_path) p["unique_paths"] = graph.unique_paths;
   }
   return p;
 }
 
-std::string DataSpec::id() const { return task + "-" + hex8(hash_json(parameters())); }
+std::string DataSpec::id() const {
+  return fmt::format("{}-{}", enum_name(task), hex8(hash_json(parameters())));
+}
 
 std::string DataSpec::label() const {
-  if (task == "phonebook") return fmt::format("phonebook, {} entries", book.entries);
-  return fmt::format("{}, {}-{} nodes, {} examples", task, graph.nodes_min, graph.nodes_max,
+  if (task == TaskKind::phonebook) return fmt::format("phonebook, {} entries", book.entries);
+  return fmt::format("{}, {}-{} nodes, {} examples", enum_name(task), graph.nodes_min, graph.nodes_max,
                      graph.train_count);
 }
 
@@ -408,18 +411,18 @@ Preset load_preset(const fs::path& file) {
     const toml::table& task_table = *task_node.as_table();
     const Where task_where{&file, task_node.source()};
     const toml::node* task_name = task_table.get("task");
-    if (!task_name)
-      fail_at(task_where,
-              "a [[tasks]] entry needs task = \"phonebook\", \"shortest-path\" or \"connectivity\"");
+    if (!task_name) fail_at(task_where, "a [[tasks]] entry needs task = {}", enum_name_list(TaskKind{}));
+    const std::string name = Setting{"task", task_name, &file}.text();
+    const std::optional<TaskKind> task = enum_from_name<TaskKind>(name);
+    if (!task) {
+      fail_at(Where{&file, task_name->source()}, "unknown task \"{}\"; the tasks are {}", name,
+              enum_name_list(TaskKind{}));
+    }
     DataSpec base;
-    base.task = Setting{"task", task_name, &file}.text();
-    if (base.task == "shortest-path" || base.task == "connectivity") {
-      base.graph.task = base.task == "shortest-path" ? GraphTask::shortest_path : GraphTask::connectivity;
-      base.graph.degree = base.task == "shortest-path" ? 3.0 : 1.5;  // lab gen's defaults
+    base.task = *task;
+    if (is_graph_task(*task)) {
+      base.graph = graph_defaults(*task);  // lab gen's, but for the training set's size:
       base.graph.train_count = 100'000;
-    } else if (base.task != "phonebook") {
-      fail_at(Where{&file, task_name->source()},
-              "unknown task \"{}\" (known: phonebook, shortest-path, connectivity)", base.task);
     }
     const Section data_axes =
         read_section(task_table, file, data_setters(), {"task", "train"}, "a [[tasks]] entry");
@@ -434,15 +437,15 @@ Preset load_preset(const fs::path& file) {
       // As with `lab gen phonebook`: the default 1000 recall queries shrink to a smaller book.
       const bool explicit_queries = std::any_of(data_settings.begin(), data_settings.end(),
                                                 [](const Setting& s) { return s.key == "test_count"; });
-      if (data.task == "phonebook" && !explicit_queries)
+      if (data.task == TaskKind::phonebook && !explicit_queries)
         data.book.test_count = std::min(data.book.test_count, data.book.entries);
       try {
-        if (data.task == "phonebook")
+        if (data.task == TaskKind::phonebook)
           PhonebookGenerator{data.book};
         else
           data.graph.validate();
       } catch (const Error& e) {
-        fail_at(task_where, "[[tasks]] entry \"{}\": {}", data.task, e.what());
+        fail_at(task_where, "[[tasks]] entry \"{}\": {}", enum_name(data.task), e.what());
       }
 
       for (const toml::node& model_node : models) {
@@ -482,8 +485,8 @@ Preset load_preset(const fs::path& file) {
               check.data_dir = check.out_dir = "-";
               check.validate();
             } catch (const Error& e) {
-              fail_at(model_where, "training settings of family \"{}\" on {}: {}", family, data.task,
-                      e.what());
+              fail_at(model_where, "training settings of family \"{}\" on {}: {}", family,
+                      enum_name(data.task), e.what());
             }
             for (std::int64_t seed : seeds) {
               train.seed = static_cast<std::uint64_t>(seed);
@@ -493,8 +496,8 @@ Preset load_preset(const fs::path& file) {
                                                {"model", model_config_to_json(model)},
                                                {"train", settings_json(train_settings)},
                                                {"seed", seed}};
-              run.id =
-                  fmt::format("{}_{}_{}_s{}", data.task, safe_name(family), hex8(hash_json(identity)), seed);
+              run.id = fmt::format("{}_{}_{}_s{}", enum_name(data.task), safe_name(family),
+                                   hex8(hash_json(identity)), seed);
               preset.runs.push_back(std::move(run));
             }
           }

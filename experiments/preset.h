@@ -45,7 +45,7 @@ namespace lab {
 
 // One dataset: a task and its generator's parameters.
 struct DataSpec {
-  std::string task;      // "phonebook", "shortest-path" or "connectivity"
+  TaskKind task = TaskKind::phonebook;
   GraphParams graph;     // graph tasks
   PhonebookParams book;  // phonebook
 

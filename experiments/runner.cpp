@@ -21,12 +21,12 @@ namespace fs = std::filesystem;
 namespace {
 
 std::unique_ptr<Generator> make_generator(const DataSpec& data) {
-  if (data.task == "phonebook") return std::make_unique<PhonebookGenerator>(data.book);
+  if (data.task == TaskKind::phonebook) return std::make_unique<PhonebookGenerator>(data.book);
   return std::make_unique<GraphGenerator>(data.graph);
 }
 
 std::uint64_t train_count(const DataSpec& data) {
-  return data.task == "phonebook" ? data.book.entries : data.graph.train_count;
+  return data.task == TaskKind::phonebook ? data.book.entries : data.graph.train_count;
 }
 
 std::string human(double v) {

@@ -11,8 +11,6 @@
 namespace lab {
 namespace {
 
-bool is_graph_task(const std::string& task) { return task == "shortest-path" || task == "connectivity"; }
-
 // The phone book's name: the prompt's characters between <bos> and ":<sep>".
 std::string phonebook_name(const Dataset& dataset, const ExampleView& example) {
   auto prompt = example.prompt();
@@ -49,12 +47,12 @@ nlohmann::json example_to_json(const Dataset& dataset, const ExampleView& exampl
       out["source"] = question->source;
       out["target"] = question->target;
     }
-    if (dataset.task() == "shortest-path") {
+    if (dataset.task() == TaskKind::shortest_path) {
       if (auto path = parse_path_answer(example.answer(), format.node_tokens)) out["path"] = *path;
     } else if (!example.answer().empty()) {
       out["connected"] = example.answer()[0] == graph_token::yes;
     }
-  } else if (dataset.task() == "phonebook") {
+  } else if (dataset.task() == TaskKind::phonebook) {
     out["name"] = phonebook_name(dataset, example);
     out["number"] = phonebook_number(dataset, example);
   }
@@ -86,12 +84,12 @@ nlohmann::json dataset_statistics(const Dataset& dataset) {
       total_tokens += example.tokens.size();
       if (is_graph_task(dataset.task())) {
         count(edges, static_cast<int>(edges_in_prompt(example.prompt().size(), format)));
-        if (dataset.task() == "shortest-path") {
+        if (dataset.task() == TaskKind::shortest_path) {
           count(hops, static_cast<int>(example.answer().size()) - 2);  // vertices + <eos> -> edges
         } else {
           yes += example.answer()[0] == graph_token::yes;
         }
-      } else if (dataset.task() == "phonebook") {
+      } else if (dataset.task() == TaskKind::phonebook) {
         std::string number = phonebook_number(dataset, example);
         if (!number.empty()) count(first_digit, number[0] - '0');
         for (char c : number) count(digits, c - '0');
@@ -102,12 +100,12 @@ nlohmann::json dataset_statistics(const Dataset& dataset) {
                         {"max_length", split.max_length()},
                         {"length_histogram", to_json(lengths)}};
     if (is_graph_task(dataset.task())) s["edges_histogram"] = to_json(edges);
-    if (dataset.task() == "shortest-path") s["path_length_histogram"] = to_json(hops);
-    if (dataset.task() == "connectivity") {
+    if (dataset.task() == TaskKind::shortest_path) s["path_length_histogram"] = to_json(hops);
+    if (dataset.task() == TaskKind::connectivity) {
       s["connected"] = yes;
       s["not_connected"] = split.size() - yes;
     }
-    if (dataset.task() == "phonebook") {
+    if (dataset.task() == TaskKind::phonebook) {
       s["first_digit_histogram"] = to_json(first_digit);
       s["digit_histogram"] = to_json(digits);
     }

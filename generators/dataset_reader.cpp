@@ -106,7 +106,7 @@ Dataset Dataset::from_manifest(const fs::path& dir, nlohmann::json manifest) {
       fail("{}: its checksum does not match its content: the manifest was edited or is corrupt; {}",
            manifest_path, kRegenerate);
     }
-    dataset.task_ = manifest.at("task").get<std::string>();
+    dataset.task_ = parse_task(manifest.at("task").get<std::string>(), manifest_path);
     auto texts = manifest.at("vocabulary").get<std::vector<std::string>>();
     if (texts.size() < special::count || texts.size() > 65536 || texts[0] != "<pad>" || texts[1] != "<bos>" ||
         texts[2] != "<eos>" || texts[3] != "<sep>") {

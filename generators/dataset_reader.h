@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tasks/task_kind.h"
 #include "tasks/vocabulary.h"
 
 namespace lab {
@@ -52,7 +53,7 @@ class Dataset {
 
   const std::filesystem::path& dir() const { return dir_; }
   const nlohmann::json& manifest() const { return manifest_; }
-  const std::string& task() const { return task_; }
+  TaskKind task() const { return task_; }
   const Vocabulary& vocabulary() const { return vocabulary_; }
   std::vector<std::string> split_names() const;
   const DatasetSplit& split(std::string_view name) const;  // lab::Error if there is no such split
@@ -63,7 +64,7 @@ class Dataset {
  private:
   std::filesystem::path dir_;
   nlohmann::json manifest_;
-  std::string task_;
+  TaskKind task_ = TaskKind::phonebook;
   Vocabulary vocabulary_;
   std::vector<DatasetSplit> splits_;
 };

@@ -86,7 +86,7 @@ nlohmann::json write_split(const Generator& generator, std::size_t split, const 
                            const fs::path& dir, const WriteOptions& options) {
   ChecksummedFile tokens(dir / tokens_file(spec.name));
   ChecksummedFile index(dir / index_file(spec.name));
-  Progress progress(fmt::format("{} {}", generator.task(), spec.name), spec.count, options.quiet);
+  Progress progress(fmt::format("{} {}", enum_name(generator.task()), spec.name), spec.count, options.quiet);
   const int threads = std::max(1, options.threads);
   std::vector<Chunk> chunks(threads);
   std::uint64_t offset = 0;

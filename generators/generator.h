@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tasks/task_kind.h"
 #include "tasks/vocabulary.h"
 
 namespace lab {
@@ -27,7 +28,7 @@ class Generator {
  public:
   virtual ~Generator() = default;
 
-  virtual std::string task() const = 0;  // "shortest-path", "connectivity", "phonebook"
+  virtual TaskKind task() const = 0;
   virtual const Vocabulary& vocabulary() const = 0;
   virtual std::vector<SplitSpec> splits() const = 0;
   virtual std::vector<DisjointSplits> disjoint_splits() const = 0;

@@ -19,6 +19,7 @@
 #include <boost/range/iterator_range.hpp>
 
 #include "core/error.h"
+#include "generators/graph_labels.h"
 #include "generators/rng.h"
 
 namespace lab {
@@ -262,34 +263,11 @@ void smallest_shortest_path(const Graph& graph, const int* to_t, int s, int t, c
   }
 }
 
-// Random injective labels for n vertices out of node_tokens (partial Fisher-Yates): label[0, n).
-void sample_labels(Rng& rng, int n, int node_tokens, std::vector<int>& label) {
-  label.resize(node_tokens);
-  std::iota(label.begin(), label.end(), 0);
-  for (int i = 0; i < n; ++i) std::swap(label[i], label[i + rng.uniform(node_tokens - i)]);
-  label.resize(n);
-}
-
-// The prompt's edge list: labelled, shuffled, each edge randomly oriented.
-void present_edges(Rng& rng, const std::vector<std::pair<int, int>>& graph_edges,
-                   const std::vector<int>& label, std::vector<std::pair<int, int>>& edges) {
-  edges.assign(graph_edges.begin(), graph_edges.end());
-  for (std::size_t i = edges.size(); i > 1; --i) std::swap(edges[i - 1], edges[rng.uniform(i)]);
-  // The orientation is a fair coin, bernoulli(0.5), applied without a branch: a branch on a coin is
-  // mispredicted half the time.
-  const std::uint64_t half = Rng::bernoulli_threshold(0.5);
-  for (auto& [u, v] : edges) {
-    const int a = label[u], b = label[v];
-    const int flip = -static_cast<int>(rng.bernoulli_below(half));  // all ones or zero
-    u = a ^ ((a ^ b) & flip);
-    v = b ^ ((a ^ b) & flip);
-  }
-}
-
 }  // namespace
 
 void GraphParams::validate() const {
   constexpr std::uint64_t kMaxCount = 1'000'000'000;
+  if (!is_graph_task(task)) fail("the graph generator cannot draw '{}' problems", enum_name(task));
   if (train_count == 0) fail("--count must be at least 1");
   if (train_count > kMaxCount) fail("--count must be at most 1e9, got {}", train_count);
   if (test_count > kMaxCount) fail("--test-count must be at most 1e9, got {}", test_count);
@@ -309,6 +287,13 @@ void GraphParams::validate() const {
     fail("--degree ({}) must be at most --nodes-min - 1 ({}): a graph cannot have a higher mean degree",
          degree, nodes_min - 1);
   }
+}
+
+GraphParams graph_defaults(TaskKind task) {
+  GraphParams params;
+  params.task = task;
+  if (task == TaskKind::connectivity) params.degree = 1.5;
+  return params;
 }
 
 namespace {
@@ -331,10 +316,6 @@ GraphFormat graph_format_of(const nlohmann::json& manifest) {
   }
 }
 
-std::string GraphGenerator::task() const {
-  return params_.task == GraphTask::shortest_path ? "shortest-path" : "connectivity";
-}
-
 std::vector<SplitSpec> GraphGenerator::splits() const {
   return {{"train", params_.train_count}, {"test", params_.test_count}};
 }
@@ -349,7 +330,7 @@ nlohmann::json GraphGenerator::parameters() const {
                       {"degree", params_.degree},
                       {"prompt_format", params_.prompt_format},
                       {"test_partition", kTestPartition}};
-  if (params_.task == GraphTask::shortest_path) p["unique_paths"] = params_.unique_paths;
+  if (params_.task == TaskKind::shortest_path) p["unique_paths"] = params_.unique_paths;
   return p;
 }
 
@@ -365,7 +346,7 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
   static thread_local Workspace ws;
   Rng rng(params_.seed, split, index);
   // Connectivity draws its label first so that yes and no are exactly 50/50 in expectation.
-  const bool want_connected = params_.task == GraphTask::connectivity && rng.bernoulli(0.5);
+  const bool want_connected = params_.task == TaskKind::connectivity && rng.bernoulli(0.5);
   // Parameters can make a draw (nearly) impossible: complete graphs are never disconnected, and a tiny
   // prompt space may hold no prompt of this split's partition. Fail then instead of looping forever.
   constexpr int kMaxDraws = 100'000;
@@ -377,7 +358,7 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
           "tokens or another --degree",
           index, split == kTest ? "test" : "train", kMaxDraws, params_.nodes_min, params_.nodes_max,
           params_.node_tokens, params_.degree,
-          params_.task == GraphTask::connectivity && !want_connected
+          params_.task == TaskKind::connectivity && !want_connected
               ? " (graphs are almost never disconnected)"
               : "");
     }
@@ -400,7 +381,7 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
     result.connected = want_connected;
     result.path.clear();
 
-    if (params_.task == GraphTask::shortest_path) {
+    if (params_.task == TaskKind::shortest_path) {
       const Graph& graph = build_graph(n, edges, ws);  // for Boost's BFS
       // Pairs by distance come from the bitset BFS levels up to 64 vertices, from the distance table
       // beyond and when only unique shortest paths count. Both give the same pairs in the same order.
@@ -495,7 +476,7 @@ std::size_t GraphGenerator::generate(std::size_t split, std::uint64_t index, std
   static thread_local std::vector<Token> prompt;
   draw(split, index, drawn, prompt);
   out.insert(out.end(), prompt.begin(), prompt.end());
-  if (params_.task == GraphTask::shortest_path) {
+  if (params_.task == TaskKind::shortest_path) {
     append_path_answer(drawn.path, out);
   } else {
     append_connectivity_answer(drawn.connected, out);

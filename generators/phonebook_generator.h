@@ -28,7 +28,7 @@ class PhonebookGenerator final : public Generator {
  public:
   explicit PhonebookGenerator(PhonebookParams params);  // validates; throws lab::Error
 
-  std::string task() const override { return "phonebook"; }
+  TaskKind task() const override { return TaskKind::phonebook; }
   const Vocabulary& vocabulary() const override;
   std::vector<SplitSpec> splits() const override;
   std::vector<DisjointSplits> disjoint_splits() const override { return {{"control", "train"}}; }

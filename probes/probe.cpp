@@ -96,7 +96,7 @@ nlohmann::json score_graph_answers(const Dataset& data, const DatasetSplit& spli
                                    std::vector<nlohmann::json>* predictions) {
   const GraphFormat format = graph_format_of(data.manifest());
   const Vocabulary& vocabulary = data.vocabulary();
-  const bool shortest = data.task() == "shortest-path";
+  const bool shortest = data.task() == TaskKind::shortest_path;
   struct Cell {
     long count = 0, valid = 0, exact = 0, first_hop = 0;
     std::map<std::string, long> errors;  // error class -> examples
@@ -330,24 +330,28 @@ nlohmann::json probe_model(Transformer& model, const Dataset& data, const ProbeO
   RouterTally tally;
   nlohmann::json result;
   std::uint64_t answered = 0;
-  if (data.task() == "phonebook") {
-    const DatasetSplit& test = data.split("test");
-    const DatasetSplit& control = data.split("control");
-    const std::uint64_t n_test = examples_to_probe(test, options.limit);
-    const std::uint64_t n_control = examples_to_probe(control, options.limit);
-    auto test_answers = decode_split(model, test, n_test, options.decode, tally);
-    RouterTally control_tally;  // routers are reported on the book's names only
-    auto control_answers = decode_split(model, control, n_control, options.decode, control_tally);
-    result = score_phonebook_answers(data, test_answers, control_answers, parameters, predictions);
-    answered = n_test + n_control;
-  } else if (data.task() == "shortest-path" || data.task() == "connectivity") {
-    const DatasetSplit& test = data.split("test");
-    const std::uint64_t n = examples_to_probe(test, options.limit);
-    auto answers = decode_split(model, test, n, options.decode, tally);
-    result = score_graph_answers(data, test, answers, predictions);
-    answered = n;
-  } else {
-    fail("{}: no probe for task '{}'", data.dir().string(), data.task());
+  switch (data.task()) {
+    case TaskKind::phonebook: {
+      const DatasetSplit& test = data.split("test");
+      const DatasetSplit& control = data.split("control");
+      const std::uint64_t n_test = examples_to_probe(test, options.limit);
+      const std::uint64_t n_control = examples_to_probe(control, options.limit);
+      auto test_answers = decode_split(model, test, n_test, options.decode, tally);
+      RouterTally control_tally;  // routers are reported on the book's names only
+      auto control_answers = decode_split(model, control, n_control, options.decode, control_tally);
+      result = score_phonebook_answers(data, test_answers, control_answers, parameters, predictions);
+      answered = n_test + n_control;
+      break;
+    }
+    case TaskKind::shortest_path:
+    case TaskKind::connectivity: {
+      const DatasetSplit& test = data.split("test");
+      const std::uint64_t n = examples_to_probe(test, options.limit);
+      auto answers = decode_split(model, test, n, options.decode, tally);
+      result = score_graph_answers(data, test, answers, predictions);
+      answered = n;
+      break;
+    }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result[run_files::probe::kTask] = data.task();

@@ -19,6 +19,7 @@
 #include "core/json_file.h"
 #include "core/run_files.h"
 #include "results/plots.h"
+#include "tasks/task_kind.h"
 
 namespace lab {
 namespace fs = std::filesystem;
@@ -116,7 +117,8 @@ std::string format_number(double v) {
 
 // "phonebook, 10000 entries" / "shortest-path, 8-16 nodes, 100000 examples".
 std::string dataset_label(const std::string& task, const Json& p) {
-  if (task == "phonebook") return fmt::format("phonebook, {} entries", p.value("entries", 0ULL));
+  if (task == enum_name(TaskKind::phonebook))
+    return fmt::format("phonebook, {} entries", p.value("entries", 0ULL));
   return fmt::format("{}, {}-{} nodes, {} examples", task, p.value("nodes_min", 0), p.value("nodes_max", 0),
                      p.contains("count") ? p.value("count", 0ULL) : p.value("train_count", 0ULL));
 }
@@ -489,7 +491,8 @@ std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
                               {&ResultRow::balanced_accuracy, "balanced_accuracy"}}) {
       r.*field = number(metrics, key);
     }
-    if (r.task != "phonebook") {  // the phone book's errors stay in probe.json: digits, not classes
+    // The phone book's errors stay in probe.json: digits, not classes.
+    if (r.task != enum_name(TaskKind::phonebook)) {
       for (const Column& c : error_columns()) r.*c.value = number(metrics, c.name);
     }
     // The last training line and the last held-out loss of metrics.jsonl. The trainer ends every run

@@ -70,7 +70,7 @@ TEST(Preset, ExpandsTheGridAsTheCartesianProductOfEveryList) {
       EXPECT_EQ(r.family, "moe");
       EXPECT_EQ(r.model.top_k, 1);
     }
-    if (r.data.task == "connectivity") {
+    if (r.data.task == TaskKind::connectivity) {
       EXPECT_EQ(r.train.steps, 5);
       EXPECT_EQ(r.data.graph.train_count, 500u);
       EXPECT_EQ(r.data.graph.nodes_max, 10);
@@ -152,7 +152,7 @@ TEST(Preset, PredictionsNotesAndPromptFormat) {
   EXPECT_FALSE(plain.predictions);
   EXPECT_TRUE(plain.notes.empty());
   for (const RunSpec& run : plain.runs) {
-    if (run.data.task != "phonebook") {
+    if (run.data.task != TaskKind::phonebook) {
       EXPECT_EQ(run.data.graph.prompt_format, 2) << "format 2 by default";
     }
   }

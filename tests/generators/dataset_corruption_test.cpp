@@ -23,7 +23,7 @@ class CorruptDataset : public ::testing::Test {
  protected:
   void SetUp() override {
     GraphParams params;
-    params.task = GraphTask::connectivity;
+    params.task = TaskKind::connectivity;
     params.degree = 1.5;
     params.seed = 5;
     params.train_count = 256;  // an index of exactly one 4096-byte page

@@ -46,13 +46,13 @@ void expect_identical_directories(const fs::path& a, const fs::path& b) {
   }
 }
 
-GraphParams graph_params(GraphTask task, std::uint64_t seed, std::uint64_t train, std::uint64_t test) {
+GraphParams graph_params(TaskKind task, std::uint64_t seed, std::uint64_t train, std::uint64_t test) {
   GraphParams p;
   p.task = task;
   p.seed = seed;
   p.train_count = train;
   p.test_count = test;
-  if (task == GraphTask::connectivity) p.degree = 1.5;
+  if (task == TaskKind::connectivity) p.degree = 1.5;
   return p;
 }
 
@@ -84,14 +84,14 @@ void expect_examples_match_generator(const Dataset& dataset, const Generator& ge
 TEST(DatasetWriter, BytesDoNotDependOnTheThreadCount) {
   TempDir tmp;
   // More than one write block (32768 examples), split unevenly between threads.
-  GraphGenerator shortest(graph_params(GraphTask::shortest_path, 3, 40'001, 777));
+  GraphGenerator shortest(graph_params(TaskKind::shortest_path, 3, 40'001, 777));
   write(shortest, tmp / "sp1", 1);
   write(shortest, tmp / "sp2", 2);
   write(shortest, tmp / "sp3", 3);
   expect_identical_directories(tmp / "sp1", tmp / "sp2");
   expect_identical_directories(tmp / "sp1", tmp / "sp3");
 
-  GraphGenerator connectivity(graph_params(GraphTask::connectivity, 3, 5'000, 500));
+  GraphGenerator connectivity(graph_params(TaskKind::connectivity, 3, 5'000, 500));
   write(connectivity, tmp / "c1", 1);
   write(connectivity, tmp / "c2", 2);
   expect_identical_directories(tmp / "c1", tmp / "c2");
@@ -107,11 +107,11 @@ TEST(DatasetWriter, BytesDoNotDependOnTheThreadCount) {
 
 TEST(DatasetWriter, ExampleIOnDiskEqualsExampleIGeneratedAlone) {
   TempDir tmp;
-  GraphGenerator shortest(graph_params(GraphTask::shortest_path, 4, 40'000, 1'000));
+  GraphGenerator shortest(graph_params(TaskKind::shortest_path, 4, 40'000, 1'000));
   write(shortest, tmp / "sp", 2);
   expect_examples_match_generator(Dataset::open(tmp / "sp"), shortest);
 
-  GraphGenerator connectivity(graph_params(GraphTask::connectivity, 4, 3'000, 300));
+  GraphGenerator connectivity(graph_params(TaskKind::connectivity, 4, 3'000, 300));
   write(connectivity, tmp / "c", 2);
   expect_examples_match_generator(Dataset::open(tmp / "c"), connectivity);
 
@@ -128,7 +128,7 @@ TEST(DatasetWriter, ExampleIOnDiskEqualsExampleIGeneratedAlone) {
 TEST(DatasetWriter, DifferentSeedsGiveDifferentFiles) {
   TempDir tmp;
   for (std::uint64_t seed : {7, 8}) {
-    write(GraphGenerator(graph_params(GraphTask::shortest_path, seed, 2'000, 200)),
+    write(GraphGenerator(graph_params(TaskKind::shortest_path, seed, 2'000, 200)),
           tmp / fmt::format("sp{}", seed), 2);
     PhonebookParams book;
     book.seed = seed;
@@ -163,15 +163,15 @@ std::set<std::vector<Token>> prompts(const DatasetSplit& split) {
 
 TEST(DatasetWriter, TestSplitSharesNoPromptWithTrainingAndTheManifestSaysSo) {
   TempDir tmp;
-  for (GraphTask task : {GraphTask::shortest_path, GraphTask::connectivity}) {
+  for (TaskKind task : {TaskKind::shortest_path, TaskKind::connectivity}) {
     // Small graphs so that random collisions would be common without the partition.
     GraphParams p = graph_params(task, 9, 30'000, 2'000);
     p.nodes_min = 4;
     p.nodes_max = 6;
     p.node_tokens = 6;
-    p.degree = task == GraphTask::connectivity ? 1.5 : 2;
+    p.degree = task == TaskKind::connectivity ? 1.5 : 2;
     GraphGenerator generator(p);
-    fs::path dir = tmp / generator.task();
+    fs::path dir = tmp / std::string(enum_name(generator.task()));
     nlohmann::json manifest = write(generator, dir, 2);
     ASSERT_EQ(manifest.at("disjointness").size(), 1u);
     EXPECT_EQ(manifest["disjointness"][0],
@@ -192,7 +192,7 @@ TEST(DatasetWriter, TestSplitSharesNoPromptWithTrainingAndTheManifestSaysSo) {
 
 TEST(DatasetWriter, ManifestRecordsSizesChecksumsParametersAndVocabulary) {
   TempDir tmp;
-  GraphGenerator generator(graph_params(GraphTask::shortest_path, 10, 3'000, 100));
+  GraphGenerator generator(graph_params(TaskKind::shortest_path, 10, 3'000, 100));
   nlohmann::json manifest = write(generator, tmp / "d", 2);
   EXPECT_EQ(nlohmann::json::parse(read_bytes(tmp / "d" / "manifest.json")), manifest);
   EXPECT_EQ(manifest.at("format"), "lab-dataset");
@@ -235,7 +235,7 @@ TEST(Crc32c, MatchesTheBitwiseDefinitionAndTheStandardCheckValue) {
 class FailingGenerator final : public Generator {
  public:
   FailingGenerator(const Generator& inner, std::uint64_t fail_at) : inner_(inner), fail_at_(fail_at) {}
-  std::string task() const override { return inner_.task(); }
+  TaskKind task() const override { return inner_.task(); }
   const Vocabulary& vocabulary() const override { return inner_.vocabulary(); }
   std::vector<SplitSpec> splits() const override { return inner_.splits(); }
   std::vector<DisjointSplits> disjoint_splits() const override { return inner_.disjoint_splits(); }
@@ -254,7 +254,7 @@ class FailingGenerator final : public Generator {
 class LeakyGenerator final : public Generator {
  public:
   explicit LeakyGenerator(const Generator& inner) : inner_(inner) {}
-  std::string task() const override { return inner_.task(); }
+  TaskKind task() const override { return inner_.task(); }
   const Vocabulary& vocabulary() const override { return inner_.vocabulary(); }
   std::vector<SplitSpec> splits() const override { return inner_.splits(); }
   std::vector<DisjointSplits> disjoint_splits() const override { return inner_.disjoint_splits(); }
@@ -269,7 +269,7 @@ class LeakyGenerator final : public Generator {
 
 TEST(DatasetWriter, AFailedWriteLeavesNothingBehind) {
   TempDir tmp;
-  GraphGenerator inner(graph_params(GraphTask::shortest_path, 1, 40'000, 100));
+  GraphGenerator inner(graph_params(TaskKind::shortest_path, 1, 40'000, 100));
   FailingGenerator failing(inner, 39'999);  // after the first block was written
   EXPECT_THROW(write(failing, tmp / "out", 2), Error);
   EXPECT_TRUE(fs::is_empty(tmp.path()))
@@ -285,7 +285,7 @@ TEST(DatasetWriter, RefusesANonEmptyDirectoryUnlessForcedAndThenReplacesIt) {
   TempDir tmp;
   fs::create_directory(tmp / "out");
   test::write_bytes(tmp / "out" / "precious.txt", "keep me");
-  GraphGenerator generator(graph_params(GraphTask::connectivity, 1, 100, 10));
+  GraphGenerator generator(graph_params(TaskKind::connectivity, 1, 100, 10));
   try {
     write(generator, tmp / "out", 1);
     ADD_FAILURE() << "wrote into a non-empty directory";
@@ -314,7 +314,7 @@ TEST(DatasetWriter, RefusesANonEmptyDirectoryUnlessForcedAndThenReplacesIt) {
 TEST(DatasetWriter, UnwritableDestinationsFailNamingThePath) {
   TempDir tmp;
   test::write_bytes(tmp / "file", "a regular file");
-  GraphGenerator generator(graph_params(GraphTask::connectivity, 1, 100, 10));
+  GraphGenerator generator(graph_params(TaskKind::connectivity, 1, 100, 10));
   for (fs::path out : {tmp / "file" / "out", tmp / "file", fs::path("/proc/lab_test/out")}) {
     try {
       write(generator, out, 1);

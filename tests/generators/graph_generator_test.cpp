@@ -60,7 +60,7 @@ void expect_well_formed(const GraphQuestion& q, const GraphParams& p, std::uint6
 
 GraphParams shortest_path_params(std::uint64_t seed) {
   GraphParams p;
-  p.task = GraphTask::shortest_path;
+  p.task = TaskKind::shortest_path;
   p.seed = seed;
   p.train_count = 1'000'000;
   p.test_count = 1'000;
@@ -69,7 +69,7 @@ GraphParams shortest_path_params(std::uint64_t seed) {
 
 GraphParams connectivity_params(std::uint64_t seed) {
   GraphParams p = shortest_path_params(seed);
-  p.task = GraphTask::connectivity;
+  p.task = TaskKind::connectivity;
   p.degree = 1.5;
   return p;
 }
@@ -281,7 +281,7 @@ TEST(ConnectivityGenerator, LabelsMatchUnionFindAndAreBalanced) {
 TEST(GraphGenerator, BothPromptFormatsHoldDelimitedOrFlatEdgesWithCheckedAnswers) {
   for (int format : {1, 2}) {
     for (GraphParams p : {shortest_path_params(31), connectivity_params(31)}) {
-      SCOPED_TRACE(::testing::Message() << "format " << format << ", task " << static_cast<int>(p.task));
+      SCOPED_TRACE(::testing::Message() << "format " << format << ", task " << p.task);
       p.prompt_format = format;
       GraphGenerator generator(p);
       EXPECT_EQ(generator.parameters().at("prompt_format"), format);
@@ -303,7 +303,7 @@ TEST(GraphGenerator, BothPromptFormatsHoldDelimitedOrFlatEdgesWithCheckedAnswers
         LabelGraph graph(d.question, p.node_tokens);
         auto dist = floyd_warshall(graph);
         const int s = d.question.source, t = d.question.target;
-        if (p.task == GraphTask::shortest_path) {
+        if (p.task == TaskKind::shortest_path) {
           ASSERT_TRUE(score_shortest_path(d.question, d.answer, d.answer).valid) << i;
           ASSERT_EQ(static_cast<int>(d.answer.size()) - 2, dist[s][t]) << i;
         } else {
@@ -362,9 +362,9 @@ TEST(GraphParams, BadValuesThrowErrorsNamingTheFlag) {
       {"--count", [](GraphParams& p) { p.train_count = 1'000'000'000'000ULL; }},
       {"--test-count", [](GraphParams& p) { p.test_count = 1'000'000'000'000ULL; }},
   };
-  for (GraphTask task : {GraphTask::shortest_path, GraphTask::connectivity}) {
+  for (TaskKind task : {TaskKind::shortest_path, TaskKind::connectivity}) {
     for (const Case& c : cases) {
-      GraphParams p = task == GraphTask::shortest_path ? shortest_path_params(1) : connectivity_params(1);
+      GraphParams p = task == TaskKind::shortest_path ? shortest_path_params(1) : connectivity_params(1);
       c.edit(p);
       std::string message = error_of(p);
       EXPECT_NE(message.find(c.flag), std::string::npos) << c.flag << ": '" << message << "'";

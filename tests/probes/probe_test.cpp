@@ -25,7 +25,7 @@ std::vector<std::vector<Token>> stored_answers(const DatasetSplit& split) {
   return answers;
 }
 
-Dataset graph_dataset(const test::TempDir& dir, GraphTask task, int prompt_format = kGraphPromptFormat) {
+Dataset graph_dataset(const test::TempDir& dir, TaskKind task, int prompt_format = kGraphPromptFormat) {
   GraphParams p;
   p.prompt_format = prompt_format;
   p.task = task;
@@ -34,7 +34,7 @@ Dataset graph_dataset(const test::TempDir& dir, GraphTask task, int prompt_forma
   p.nodes_min = 4;
   p.nodes_max = 9;
   p.node_tokens = 12;
-  p.degree = task == GraphTask::shortest_path ? 2.5 : 1.5;
+  p.degree = task == TaskKind::shortest_path ? 2.5 : 1.5;
   write_dataset(GraphGenerator(p), WriteOptions{dir / "data", false, 1, true});
   return Dataset::open(dir / "data");
 }
@@ -43,7 +43,7 @@ class ShortestPathScoring : public ::testing::TestWithParam<int> {};  // the pro
 
 TEST_P(ShortestPathScoring, StoredAnswersAreAllValidAndExactWithConsistentBreakdowns) {
   test::TempDir dir;
-  Dataset data = graph_dataset(dir, GraphTask::shortest_path, GetParam());
+  Dataset data = graph_dataset(dir, TaskKind::shortest_path, GetParam());
   ASSERT_EQ(data.manifest().at("parameters").at("prompt_format"), GetParam());
   const DatasetSplit& test = data.split("test");
   auto answers = stored_answers(test);
@@ -91,7 +91,7 @@ INSTANTIATE_TEST_SUITE_P(PromptFormats, ShortestPathScoring, ::testing::Values(1
 
 TEST(ProbeScoring, PredictionsRoundTripThroughJsonAndMatchTheErrorCounts) {
   test::TempDir dir;
-  Dataset data = graph_dataset(dir, GraphTask::shortest_path);
+  Dataset data = graph_dataset(dir, TaskKind::shortest_path);
   const DatasetSplit& test = data.split("test");
   auto answers = stored_answers(test);
   // Known damage: drop the <eos> of every 5th answer (malformed), say the source twice in every other
@@ -132,7 +132,7 @@ TEST(ProbeScoring, PredictionsRoundTripThroughJsonAndMatchTheErrorCounts) {
 
 TEST(ProbeScoring, ConnectivityAlwaysYesHasTheYesShareAsAccuracyAndHalfAsBalancedAccuracy) {
   test::TempDir dir;
-  Dataset data = graph_dataset(dir, GraphTask::connectivity);
+  Dataset data = graph_dataset(dir, TaskKind::connectivity);
   const DatasetSplit& test = data.split("test");
   auto perfect = score_graph_answers(data, test, stored_answers(test)).at("metrics");
   EXPECT_DOUBLE_EQ(perfect.at("accuracy").get<double>(), 1.0);
