@@ -21,6 +21,7 @@
 #include "generators/dataset_writer.h"
 #include "generators/graph_generator.h"
 #include "generators/phonebook_generator.h"
+#include "generators/two_hop_generator.h"
 
 namespace {
 
@@ -29,6 +30,8 @@ namespace fs = std::filesystem;
 int g_threads = 2;
 double g_peer_shortest_path = 0;  // examples/s of ../shared/peers/nx_graph_peer.py
 double g_peer_connectivity = 0;
+double g_peer_two_hop_16 = 0;         // ../shared/peers/nx_two_hop_peer.py at |V| = 16
+double g_peer_two_hop_32 = 0;
 double g_peer_phonebook_seconds = 0;  // seconds of ../shared/peers/phonebook_peer.py for 3e6 entries
 
 double find_number(const std::string& text, const std::string& pattern) {
@@ -72,6 +75,16 @@ void connectivity(benchmark::State& state) {
   params.train_count = static_cast<std::uint64_t>(state.range(0));
   params.test_count = 0;
   write_and_time(state, lab::GraphGenerator(params), params.train_count, g_peer_connectivity);
+}
+
+// Two-hop questions at |V| = range(1) (its default degree |V| / 8), as the peer draws them.
+void two_hop(benchmark::State& state) {
+  lab::TwoHopParams params;
+  params.train_count = static_cast<std::uint64_t>(state.range(0));
+  params.test_count = 0;
+  params.vertices = static_cast<int>(state.range(1));
+  write_and_time(state, lab::TwoHopGenerator(params), params.train_count,
+                 params.vertices == 16 ? g_peer_two_hop_16 : params.vertices == 32 ? g_peer_two_hop_32 : 0);
 }
 
 void phonebook(benchmark::State& state) {
@@ -121,6 +134,7 @@ void verify_shortest_path(benchmark::State& state) {
 
 BENCHMARK(shortest_path)->Arg(200'000)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 BENCHMARK(connectivity)->Arg(200'000)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(two_hop)->Args({200'000, 16})->Args({200'000, 32})->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 BENCHMARK(phonebook)->Arg(3'000'000)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 BENCHMARK(verify_phonebook)->Arg(3'000'000)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(verify_shortest_path)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
@@ -134,6 +148,12 @@ void run_peers() {
       lab::bench::run_command(std::string("/usr/bin/python3 ") + peers + "/nx_graph_peer.py 20000 2>&1");
   g_peer_shortest_path = find_number(graphs, R"(shortest_path: (\d+) examples/s)");
   g_peer_connectivity = find_number(graphs, R"(connectivity: (\d+) examples/s)");
+  for (auto [vertices, rate] : {std::pair{16, &g_peer_two_hop_16}, std::pair{32, &g_peer_two_hop_32}}) {
+    std::string out = lab::bench::run_command(fmt::format("/usr/bin/python3 {}/nx_two_hop_peer.py {} {} 2>&1", peers,
+                                                          vertices == 16 ? 20000 : 5000, vertices));
+    *rate = find_number(out, R"(two_hop\(\|V\|=\d+\): (\d+) examples/s)");
+    benchmark::AddCustomContext(fmt::format("peer_two_hop_{}_per_s", vertices), std::to_string(*rate));
+  }
   std::string book =
       lab::bench::run_command(std::string("/usr/bin/python3 ") + peers + "/phonebook_peer.py 3000000 2>&1");
   g_peer_phonebook_seconds = find_number(book, R"(phonebook 3000000: ([\d.]+) s)");

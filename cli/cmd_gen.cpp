@@ -12,6 +12,7 @@
 #include "generators/dataset_writer.h"
 #include "generators/graph_generator.h"
 #include "generators/phonebook_generator.h"
+#include "generators/two_hop_generator.h"
 
 namespace lab {
 namespace {
@@ -80,20 +81,43 @@ CLI::App* add_graph_command(CLI::App* gen, TaskKind task, GraphParams& params, G
   return app;
 }
 
+CLI::App* add_two_hop_command(CLI::App* gen, TwoHopParams& params, GenFlags& flags) {
+  CLI::App* app = gen->add_subcommand(
+      std::string(enum_name(TaskKind::two_hop)),
+      "Two-hop questions (the Mixture-of-Parrots theory's task): |V| labels split into ends and middles, "
+      "each end joined to --degree middles; prompt = edges + two ends (s, t); answer = the one middle they "
+      "share, or <no>");
+  add_output_flags(app, flags);
+  add_count_option(app, "--count", params.train_count, "Training examples");
+  add_count_option(app, "--test-count", params.test_count, "Held-out test examples (disjoint from training)");
+  app->add_option("--seed", params.seed, "Seed: the same seed gives byte-identical files")
+      ->capture_default_str();
+  app->add_option("--vertices", params.vertices,
+                  "|V|: vertex labels, half ends and half middles per example (even, 4 to 1024); the width "
+                  "knob")
+      ->capture_default_str();
+  app->add_option("--degree", params.degree, "Middles per end (at most --vertices / 4); 0 = --vertices / 8")
+      ->capture_default_str();
+  return app;
+}
+
 }  // namespace
 
 Command add_gen_command(CLI::App& app, const GlobalOptions& global) {
   CLI::App* gen = app.add_subcommand(
       "gen",
-      "Generate a dataset: shortest-path, connectivity or phonebook (`lab gen TASK --help` for its flags)");
+      "Generate a dataset: shortest-path, connectivity, two-hop or phonebook (`lab gen TASK --help` for its "
+      "flags)");
   gen->require_subcommand(1);
 
   auto sp = std::make_shared<GraphParams>();  // add_graph_command sets the task's defaults
   auto conn = std::make_shared<GraphParams>();
+  auto two_hop = std::make_shared<TwoHopParams>();
   auto book = std::make_shared<PhonebookParams>();
   auto flags = std::make_shared<GenFlags>();
   CLI::App* sp_app = add_graph_command(gen, TaskKind::shortest_path, *sp, *flags);
   CLI::App* conn_app = add_graph_command(gen, TaskKind::connectivity, *conn, *flags);
+  CLI::App* two_hop_app = add_two_hop_command(gen, *two_hop, *flags);
 
   CLI::App* book_app = gen->add_subcommand(
       std::string(enum_name(TaskKind::phonebook)),
@@ -118,6 +142,8 @@ Command add_gen_command(CLI::App& app, const GlobalOptions& global) {
             if (sp_app->parsed() || conn_app->parsed()) {
               GraphParams& params = sp_app->parsed() ? *sp : *conn;
               run_generator(GraphGenerator(params), *flags, global);
+            } else if (two_hop_app->parsed()) {
+              run_generator(TwoHopGenerator(*two_hop), *flags, global);
             } else if (book_app->parsed()) {
               // The default recall set shrinks to a small book; an explicit one too large is an error.
               if (book_test_count->count() == 0) book->test_count = std::min(book->test_count, book->entries);

@@ -143,9 +143,15 @@ const Setters<ModelConfig>& model_setters() {
 }
 
 const Setters<DataSpec>& data_setters() {
-  auto graph_only = [](const Setting& s, const DataSpec& d) {
-    if (!is_graph_task(d.task))
-      fail_at(s.where(), "'{}' is a graph-task key; task \"{}\" has no such key", s.key, enum_name(d.task));
+  auto random_graph_only = [](const Setting& s, const DataSpec& d) {
+    if (d.task != TaskKind::shortest_path && d.task != TaskKind::connectivity) {
+      fail_at(s.where(), "'{}' is a key of the random-graph tasks (shortest-path, connectivity); task \"{}\" has "
+              "no such key", s.key, enum_name(d.task));
+    }
+  };
+  auto two_hop_only = [](const Setting& s, const DataSpec& d) {
+    if (d.task != TaskKind::two_hop)
+      fail_at(s.where(), "'{}' is a two-hop key; task \"{}\" has no such key", s.key, enum_name(d.task));
   };
   auto book_only = [](const Setting& s, const DataSpec& d) {
     if (d.task != TaskKind::phonebook)
@@ -154,11 +160,12 @@ const Setters<DataSpec>& data_setters() {
   static const Setters<DataSpec> setters = {
       {"seed",
        [](DataSpec& d, const Setting& s) {
-         d.graph.seed = d.book.seed = static_cast<std::uint64_t>(s.integer(0));
+         d.graph.seed = d.book.seed = d.two_hop.seed = static_cast<std::uint64_t>(s.integer(0));
        }},
       {"test_count",
        [](DataSpec& d, const Setting& s) {
-         d.graph.test_count = d.book.test_count = static_cast<std::uint64_t>(s.integer(1, 1'000'000'000));
+         d.graph.test_count = d.book.test_count = d.two_hop.test_count =
+             static_cast<std::uint64_t>(s.integer(1, 1'000'000'000));
        }},
       {"entries",
        [=](DataSpec& d, const Setting& s) {
@@ -172,32 +179,42 @@ const Setters<DataSpec>& data_setters() {
        }},
       {"count",
        [=](DataSpec& d, const Setting& s) {
-         graph_only(s, d);
-         d.graph.train_count = static_cast<std::uint64_t>(s.integer(1, 1'000'000'000));
+         if (!is_graph_task(d.task))
+           fail_at(s.where(), "'count' is a graph-task key; task \"{}\" has no such key", enum_name(d.task));
+         d.graph.train_count = d.two_hop.train_count = static_cast<std::uint64_t>(s.integer(1, 1'000'000'000));
+       }},
+      {"vertices",
+       [=](DataSpec& d, const Setting& s) {
+         two_hop_only(s, d);
+         d.two_hop.vertices = static_cast<int>(s.integer(4, 1024));
        }},
       {"nodes_min",
        [=](DataSpec& d, const Setting& s) {
-         graph_only(s, d);
+         random_graph_only(s, d);
          d.graph.nodes_min = static_cast<int>(s.integer(2, 60000));
        }},
       {"nodes_max",
        [=](DataSpec& d, const Setting& s) {
-         graph_only(s, d);
+         random_graph_only(s, d);
          d.graph.nodes_max = static_cast<int>(s.integer(2, 60000));
        }},
       {"node_tokens",
        [=](DataSpec& d, const Setting& s) {
-         graph_only(s, d);
+         random_graph_only(s, d);
          d.graph.node_tokens = static_cast<int>(s.integer(2, graph_token::max_labels));
        }},
       {"degree",
        [=](DataSpec& d, const Setting& s) {
-         graph_only(s, d);
-         d.graph.degree = s.real(1e-9, 1e6);
+         if (d.task == TaskKind::two_hop) {
+           d.two_hop.degree = static_cast<int>(s.integer(0, 512));  // 0: |V| / 8
+         } else {
+           random_graph_only(s, d);
+           d.graph.degree = s.real(1e-9, 1e6);
+         }
        }},
       {"prompt_format",
        [=](DataSpec& d, const Setting& s) {
-         graph_only(s, d);
+         random_graph_only(s, d);
          d.graph.prompt_format = static_cast<int>(s.integer(1, 2));
        }},
       {"unique_paths",
@@ -331,6 +348,12 @@ nlohmann::json DataSpec::parameters() const {
               {"entries", book.entries},
               {"test_count", book.test_count},
               {"control_count", book.control_count}});
+  } else if (task == TaskKind::two_hop) {
+    p.update({{"seed", two_hop.seed},
+              {"count", two_hop.train_count},
+              {"test_count", two_hop.test_count},
+              {"vertices", two_hop.vertices},
+              {"degree", two_hop.resolved_degree()}});
   } else {
     p.update({{"seed", graph.seed},
               {"count", graph.train_count},
@@ -351,8 +374,30 @@ std::string DataSpec::id() const {
 
 std::string DataSpec::label() const {
   if (task == TaskKind::phonebook) return fmt::format("phonebook, {} entries", book.entries);
+  if (task == TaskKind::two_hop)
+    return fmt::format("two-hop, {} vertices, {} examples", two_hop.vertices, two_hop.train_count);
   return fmt::format("{}, {}-{} nodes, {} examples", enum_name(task), graph.nodes_min, graph.nodes_max,
                      graph.train_count);
+}
+
+std::uint64_t DataSpec::train_count() const {
+  switch (task) {
+    case TaskKind::phonebook: return book.entries;
+    case TaskKind::two_hop: return two_hop.train_count;
+    case TaskKind::shortest_path:
+    case TaskKind::connectivity: return graph.train_count;
+  }
+  return 0;
+}
+
+std::unique_ptr<Generator> DataSpec::generator() const {
+  switch (task) {
+    case TaskKind::phonebook: return std::make_unique<PhonebookGenerator>(book);
+    case TaskKind::two_hop: return std::make_unique<TwoHopGenerator>(two_hop);
+    case TaskKind::shortest_path:
+    case TaskKind::connectivity: return std::make_unique<GraphGenerator>(graph);
+  }
+  return nullptr;
 }
 
 Preset load_preset(const fs::path& file) {
@@ -420,10 +465,12 @@ Preset load_preset(const fs::path& file) {
     }
     DataSpec base;
     base.task = *task;
-    if (is_graph_task(*task)) {
-      base.graph = graph_defaults(*task);  // lab gen's, but for the training set's size:
+    // lab gen's defaults, but for the training set's size:
+    if (*task == TaskKind::shortest_path || *task == TaskKind::connectivity) {
+      base.graph = graph_defaults(*task);
       base.graph.train_count = 100'000;
     }
+    base.two_hop.train_count = 100'000;
     const Section data_axes =
         read_section(task_table, file, data_setters(), {"task", "train"}, "a [[tasks]] entry");
     Section task_train = train_defaults;
@@ -440,10 +487,7 @@ Preset load_preset(const fs::path& file) {
       if (data.task == TaskKind::phonebook && !explicit_queries)
         data.book.test_count = std::min(data.book.test_count, data.book.entries);
       try {
-        if (data.task == TaskKind::phonebook)
-          PhonebookGenerator{data.book};
-        else
-          data.graph.validate();
+        data.generator();
       } catch (const Error& e) {
         fail_at(task_where, "[[tasks]] entry \"{}\": {}", enum_name(data.task), e.what());
       }

@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,7 @@
 
 #include "generators/graph_generator.h"
 #include "generators/phonebook_generator.h"
+#include "generators/two_hop_generator.h"
 #include "models/model_config.h"
 #include "trainer/train_config.h"
 
@@ -46,12 +48,15 @@ namespace lab {
 // One dataset: a task and its generator's parameters.
 struct DataSpec {
   TaskKind task = TaskKind::phonebook;
-  GraphParams graph;     // graph tasks
+  GraphParams graph;     // shortest-path, connectivity
   PhonebookParams book;  // phonebook
+  TwoHopParams two_hop;  // two-hop
 
   nlohmann::json parameters() const;  // what identifies the dataset (task + generator parameters)
   std::string id() const;             // "<task>-<8 hex digits of the parameters' hash>"
   std::string label() const;          // for tables and plot panels: "phonebook 10000 entries"
+  std::uint64_t train_count() const;  // training examples
+  std::unique_ptr<Generator> generator() const;  // validates; lab::Error naming the bad parameter
 };
 
 struct RunSpec {

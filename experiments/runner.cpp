@@ -20,14 +20,6 @@ namespace lab {
 namespace fs = std::filesystem;
 namespace {
 
-std::unique_ptr<Generator> make_generator(const DataSpec& data) {
-  if (data.task == TaskKind::phonebook) return std::make_unique<PhonebookGenerator>(data.book);
-  return std::make_unique<GraphGenerator>(data.graph);
-}
-
-std::uint64_t train_count(const DataSpec& data) {
-  return data.task == TaskKind::phonebook ? data.book.entries : data.graph.train_count;
-}
 
 std::string human(double v) {
   const char* units[] = {"", "k", "M", "G", "T", "P"};
@@ -54,7 +46,7 @@ fs::path ensure_dataset(const DataSpec& data, const RunnerOptions& options) {
   }
   if (!options.quiet) std::cout << fmt::format("generating {} ({})\n", dir.string(), data.label());
   try {
-    write_dataset(*make_generator(data), WriteOptions{dir, /*force=*/false, options.threads, options.quiet});
+    write_dataset(*data.generator(), WriteOptions{dir, /*force=*/false, options.threads, options.quiet});
   } catch (const Error&) {
     // Another shard of the same preset may have written it meanwhile: the same bytes, so use theirs.
     if (!fs::exists(dir / "manifest.json")) throw;
@@ -117,10 +109,10 @@ void print_plan(const Preset& preset, const std::vector<const RunSpec*>& runs, c
 }  // namespace
 
 RunEstimate estimate_run(const RunSpec& run) {
-  const auto generator = make_generator(run.data);
+  const auto generator = run.data.generator();
   // The mean and longest example of a sample of the training split: the sequence length the FLOP
   // count needs (and the model's max_seq_len, which learned positions turn into parameters).
-  const std::uint64_t sample = std::min<std::uint64_t>(train_count(run.data), 256);
+  const std::uint64_t sample = std::min<std::uint64_t>(run.data.train_count(), 256);
   std::vector<Token> tokens;
   std::size_t total = 0, longest = 0;
   for (std::uint64_t i = 0; i < sample; ++i) {
@@ -136,7 +128,7 @@ RunEstimate estimate_run(const RunSpec& run) {
   model.max_seq_len = static_cast<std::int64_t>(longest);
   e.parameters = count_parameters(model);
   const double examples = run.train.steps > 0 ? static_cast<double>(run.train.steps * run.train.batch_size)
-                                              : run.train.epochs * static_cast<double>(train_count(run.data));
+                                              : run.train.epochs * static_cast<double>(run.data.train_count());
   e.tokens = examples * (e.mean_length - 1);
   e.steps =
       run.train.steps > 0

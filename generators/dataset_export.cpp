@@ -1,6 +1,7 @@
 #include "generators/dataset_export.h"
 
 #include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -49,6 +50,12 @@ nlohmann::json example_to_json(const Dataset& dataset, const ExampleView& exampl
     }
     if (dataset.task() == TaskKind::shortest_path) {
       if (auto path = parse_path_answer(example.answer(), format.node_tokens)) out["path"] = *path;
+    } else if (dataset.task() == TaskKind::two_hop) {
+      // The shared middle's label, or null when the ends share none.
+      if (auto middle = parse_path_answer(example.answer(), format.node_tokens); middle && middle->size() == 1)
+        out["middle"] = middle->front();
+      else
+        out["middle"] = nullptr;
     } else if (!example.answer().empty()) {
       out["connected"] = example.answer()[0] == graph_token::yes;
     }
@@ -86,6 +93,8 @@ nlohmann::json dataset_statistics(const Dataset& dataset) {
         count(edges, static_cast<int>(edges_in_prompt(example.prompt().size(), format)));
         if (dataset.task() == TaskKind::shortest_path) {
           count(hops, static_cast<int>(example.answer().size()) - 2);  // vertices + <eos> -> edges
+        } else if (dataset.task() == TaskKind::two_hop) {
+          yes += !example.answer().empty() && example.answer()[0] != graph_token::no;
         } else {
           yes += example.answer()[0] == graph_token::yes;
         }
@@ -104,6 +113,10 @@ nlohmann::json dataset_statistics(const Dataset& dataset) {
     if (dataset.task() == TaskKind::connectivity) {
       s["connected"] = yes;
       s["not_connected"] = split.size() - yes;
+    }
+    if (dataset.task() == TaskKind::two_hop) {
+      s["one_middle"] = yes;
+      s["no_middle"] = split.size() - yes;
     }
     if (dataset.task() == TaskKind::phonebook) {
       s["first_digit_histogram"] = to_json(first_digit);
@@ -169,10 +182,14 @@ std::string format_statistics(const nlohmann::json& stats) {
     for (auto [key, title] : sections) {
       if (s.contains(key)) out += fmt::format("    {}:\n{}", title, format_histogram(s.at(key)));
     }
-    if (s.contains("connected")) {
-      auto yes = s.at("connected").get<std::uint64_t>(), no = s.at("not_connected").get<std::uint64_t>();
-      out += fmt::format("    labels: connected {} ({:.1f}%), not connected {} ({:.1f}%)\n", yes,
-                         100.0 * yes / std::max<std::uint64_t>(yes + no, 1), no,
+    const std::tuple<const char*, const char*, const char*, const char*> labels[] = {
+        {"connected", "not_connected", "connected", "not connected"},
+        {"one_middle", "no_middle", "one shared middle", "none"}};
+    for (auto [yes_key, no_key, yes_text, no_text] : labels) {
+      if (!s.contains(yes_key) || !s.contains(no_key)) continue;
+      auto yes = s.at(yes_key).get<std::uint64_t>(), no = s.at(no_key).get<std::uint64_t>();
+      out += fmt::format("    labels: {} {} ({:.1f}%), {} {} ({:.1f}%)\n", yes_text, yes,
+                         100.0 * yes / std::max<std::uint64_t>(yes + no, 1), no_text, no,
                          100.0 * no / std::max<std::uint64_t>(yes + no, 1));
     }
   }

@@ -344,11 +344,13 @@ nlohmann::json probe_model(Transformer& model, const Dataset& data, const ProbeO
       break;
     }
     case TaskKind::shortest_path:
-    case TaskKind::connectivity: {
+    case TaskKind::connectivity:
+    case TaskKind::two_hop: {
       const DatasetSplit& test = data.split("test");
       const std::uint64_t n = examples_to_probe(test, options.limit);
       auto answers = decode_split(model, test, n, options.decode, tally);
-      result = score_graph_answers(data, test, answers, predictions);
+      result = data.task() == TaskKind::two_hop ? score_two_hop_answers(data, test, answers, predictions)
+                                                : score_graph_answers(data, test, answers, predictions);
       answered = n;
       break;
     }

@@ -8,6 +8,7 @@
 //   shortest-path  held-out `valid` (a shortest path of the graph) and `exact` (the stored path),
 //                  by graph size and by path length
 //   connectivity   held-out accuracy and balanced accuracy, by graph size
+//   two-hop        held-out accuracy, on one shared middle and on none apart, and balanced
 //   MoE routers    per layer: tokens per expert, load imbalance (max / mean), routing entropy
 //
 // Answers come from greedy decoding (probes/decode.h). `probe.json` holds everything; its "metrics"
@@ -46,6 +47,11 @@ double bits_per_phone_number();
 nlohmann::json score_graph_answers(const Dataset& data, const DatasetSplit& split,
                                    std::span<const std::vector<Token>> answers,
                                    std::vector<nlohmann::json>* predictions = nullptr);
+// Two-hop: exact match ("accuracy"), balanced over the two cases, each case apart, the share of each
+// error class (tasks/two_hop_task.h). Predictions as for the graph tasks.
+nlohmann::json score_two_hop_answers(const Dataset& data, const DatasetSplit& split,
+                                     std::span<const std::vector<Token>> answers,
+                                     std::vector<nlohmann::json>* predictions = nullptr);
 // Recall of the test split and of the control split; `parameters` = {"total": N, "active": N}. Its
 // errors, per split: exact / wrong digits / malformed, how many digits are wrong, at which positions.
 nlohmann::json score_phonebook_answers(const Dataset& data, std::span<const std::vector<Token>> test_answers,

@@ -115,10 +115,14 @@ std::string format_number(double v) {
   return fmt::format("{:.6g}", v);
 }
 
-// "phonebook, 10000 entries" / "shortest-path, 8-16 nodes, 100000 examples".
+// "phonebook, 10000 entries" / "shortest-path, 8-16 nodes, 100000 examples" / "two-hop, 16 vertices, ...".
 std::string dataset_label(const std::string& task, const Json& p) {
   if (task == enum_name(TaskKind::phonebook))
     return fmt::format("phonebook, {} entries", p.value("entries", 0ULL));
+  if (task == enum_name(TaskKind::two_hop)) {
+    return fmt::format("two-hop, {} vertices, {} examples", p.value("vertices", 0),
+                       p.contains("count") ? p.value("count", 0ULL) : p.value("train_count", 0ULL));
+  }
   return fmt::format("{}, {}-{} nodes, {} examples", task, p.value("nodes_min", 0), p.value("nodes_max", 0),
                      p.contains("count") ? p.value("count", 0ULL) : p.value("train_count", 0ULL));
 }

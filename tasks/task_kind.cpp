@@ -21,6 +21,8 @@ std::string_view accuracy_label(TaskKind task) {
       return "held-out shortest paths, valid (%)";
     case TaskKind::connectivity:
       return "held-out connectivity, accuracy (%)";
+    case TaskKind::two_hop:
+      return "held-out two-hop questions, accuracy (%)";
   }
   return "?";
 }

@@ -18,12 +18,14 @@ enum class TaskKind {
   phonebook,      // memorization: closed-book recall of a phone book (tasks/phonebook_task.h)
   shortest_path,  // reasoning: a shortest path on a small random graph (tasks/graph_task.h)
   connectivity,   // reasoning: are two vertices connected
+  two_hop,        // reasoning: the middle two ends share (tasks/two_hop_task.h); |V| is the width knob
 };
 
 // The names on disk and on the command line. Never rename one: run ids hash them.
 inline constexpr EnumName<TaskKind> kTaskNames[] = {{"phonebook", TaskKind::phonebook},
                                                     {"shortest-path", TaskKind::shortest_path},
-                                                    {"connectivity", TaskKind::connectivity}};
+                                                    {"connectivity", TaskKind::connectivity},
+                                                    {"two-hop", TaskKind::two_hop}};
 constexpr std::span<const EnumName<TaskKind>> enum_names(TaskKind) { return kTaskNames; }
 
 // A task is written to JSON by its name (nlohmann would write an enum's integer otherwise).
@@ -32,13 +34,14 @@ inline void to_json(nlohmann::json& j, TaskKind task) { j = enum_name(task); }
 // ... and to a stream by its name too (test failure messages).
 std::ostream& operator<<(std::ostream& out, TaskKind task);
 
-// The graph tasks share a generator, a prompt format and the graph probe.
+// The graph tasks' prompts are graphs: edges and a query (s, t) in the format of tasks/graph_task.h.
 constexpr bool is_graph_task(TaskKind task) {
   switch (task) {
     case TaskKind::phonebook:
       return false;
     case TaskKind::shortest_path:
     case TaskKind::connectivity:
+    case TaskKind::two_hop:
       return true;
   }
   return false;

@@ -83,6 +83,10 @@ TEST(GenCli, BadInputsExitTwoNamingTheFlagAndLeaveNothingBehind) {
       {{"phonebook", "--first-names", (tmp / "first.txt").string()}, {"--first-names", "--last-names"}},
       // Complete graphs are never disconnected: half the examples cannot be drawn.
       {{"connectivity", "--nodes-min", "6", "--nodes-max", "6", "--degree", "5"}, {"--degree"}},
+      {{"two-hop", "--vertices", "15"}, {"--vertices", "even"}},
+      {{"two-hop", "--vertices", "2048"}, {"--vertices"}},
+      {{"two-hop", "--vertices", "16", "--degree", "9"}, {"--degree", "middles"}},
+      {{"two-hop", "--nodes-max", "10"}, {"--nodes-max"}},  // a flag of the random-graph tasks
   };
   for (const Case& c : cases) {
     std::vector<std::string> args = concat({"gen"}, c.args);
@@ -335,6 +339,50 @@ TEST(GenCli, ExportJsonlHasTheDocumentedFields) {
   r = run_lab({"export", (tmp / "sp").string(), "--format", "xml"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--format"), std::string::npos) << r.err;
+}
+
+TEST(GenCli, TwoHopExportCarriesTheEdgesTheQueryAndTheMiddleAsIntegers) {
+  TempDir tmp;
+  generate("two-hop", tmp / "h", {"--vertices", "24"});
+  ProcessResult r = run_lab({"export", (tmp / "h").string(), "--split", "test", "--format", "jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  int n = 0, with_middle = 0;
+  for (; std::getline(lines, line); ++n) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    const int s = j.at("source"), t = j.at("target");
+    auto edges = j.at("edges").get<std::vector<std::pair<int, int>>>();
+    EXPECT_EQ(edges.size(), 12u * 3u) << line;  // 12 ends of 24 / 8 = 3 middles each
+    std::vector<int> shared;
+    for (int w = 0; w < 24; ++w) {
+      auto joined_to = [&](int a) {
+        return std::any_of(edges.begin(), edges.end(), [&](auto e) {
+          return (e.first == a && e.second == w) || (e.first == w && e.second == a);
+        });
+      };
+      if (joined_to(s) && joined_to(t)) shared.push_back(w);
+    }
+    ASSERT_LE(shared.size(), 1u) << line;
+    if (shared.empty()) {
+      EXPECT_TRUE(j.at("middle").is_null()) << line;
+      EXPECT_EQ(j.at("answer"), "<no> <eos>");
+    } else {
+      ++with_middle;
+      EXPECT_EQ(j.at("middle"), shared[0]) << line;
+      EXPECT_EQ(j.at("answer"), std::to_string(shared[0]) + " <eos>");
+    }
+  }
+  EXPECT_EQ(n, 60);
+  EXPECT_GT(with_middle, 10);
+  EXPECT_LT(with_middle, 50);
+
+  r = run_lab({"inspect", (tmp / "h").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("task: two-hop"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("labels: one shared middle"), std::string::npos) << r.out;
+  r = run_lab({"verify", (tmp / "h").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 TEST(GenCli, InspectReportsCountsAndDistributions) {

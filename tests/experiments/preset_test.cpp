@@ -199,6 +199,46 @@ TEST(PresetErrors, UnknownTaskAndMisplacedTaskKeys) {
   EXPECT_NE(m.find("needs task ="), std::string::npos) << m;
 }
 
+TEST(Preset, TwoHopTasksTakeVerticesAndAnIntegerDegree) {
+  test::TempDir dir;
+  Preset p = load_preset(write(dir, std::string("[[tasks]]\ntask = \"two-hop\"\nvertices = [16, 32]\n"
+                                                "count = 5000\ntest_count = 200\nseed = 4\n") +
+                                        kModels));
+  ASSERT_EQ(p.runs.size(), 2u);
+  for (const RunSpec& run : p.runs) {
+    EXPECT_EQ(run.data.task, TaskKind::two_hop);
+    EXPECT_EQ(run.data.two_hop.train_count, 5000u);
+    EXPECT_EQ(run.data.two_hop.test_count, 200u);
+    EXPECT_EQ(run.data.two_hop.seed, 4u);
+    EXPECT_EQ(run.data.train_count(), 5000u);
+    EXPECT_EQ(run.data.generator()->task(), TaskKind::two_hop);
+  }
+  EXPECT_EQ(p.runs[0].data.two_hop.vertices, 16);
+  EXPECT_EQ(p.runs[1].data.two_hop.vertices, 32);
+  EXPECT_EQ(p.runs[1].data.parameters().at("degree"), 4) << "the resolved degree identifies the data";
+  EXPECT_EQ(p.runs[0].data.label(), "two-hop, 16 vertices, 5000 examples");
+  EXPECT_NE(p.runs[0].data.id(), p.runs[1].data.id());
+  Preset d = load_preset(
+      write(dir, std::string("[[tasks]]\ntask = \"two-hop\"\ndegree = 3\nvertices = 24\n") + kModels,
+            "degree.toml"));
+  EXPECT_EQ(d.runs[0].data.two_hop.degree, 3);
+  EXPECT_EQ(d.runs[0].data.two_hop.train_count, 100'000u) << "presets default to 1e5 examples";
+}
+
+TEST(PresetErrors, TwoHopKeysAndRanges) {
+  std::string m = error_of(std::string("[[tasks]]\ntask = \"two-hop\"\nnodes_max = 10\n") + kModels);
+  EXPECT_NE(m.find("bad.toml:3:"), std::string::npos) << m;
+  EXPECT_NE(m.find("'nodes_max' is a key of the random-graph tasks"), std::string::npos) << m;
+  m = error_of(std::string("[[tasks]]\ntask = \"shortest-path\"\nvertices = 16\n") + kModels);
+  EXPECT_NE(m.find("'vertices' is a two-hop key"), std::string::npos) << m;
+  m = error_of(std::string("[[tasks]]\ntask = \"two-hop\"\nvertices = 17\n") + kModels);
+  EXPECT_NE(m.find("--vertices must be even"), std::string::npos) << m;
+  m = error_of(std::string("[[tasks]]\ntask = \"two-hop\"\ndegree = 1.5\n") + kModels);
+  EXPECT_NE(m.find("'degree' must be a whole number"), std::string::npos) << m;
+  m = error_of(std::string("[[tasks]]\ntask = \"two-hop\"\nvertices = 16\ndegree = 5\n") + kModels);
+  EXPECT_NE(m.find("--degree (5) must be at most"), std::string::npos) << m;
+}
+
 TEST(PresetErrors, SyntaxErrorsEmptyListsAndMissingSections) {
   std::string m = error_of("[[tasks]\ntask = \"phonebook\"\n");
   EXPECT_NE(m.find("bad.toml:1:"), std::string::npos) << m;

@@ -13,6 +13,7 @@
 #include "generators/dataset_reader.h"
 #include "generators/graph_generator.h"
 #include "generators/phonebook_generator.h"
+#include "generators/two_hop_generator.h"
 #include "tests/generators/dataset_files.h"
 #include "tests/support/temp_dir.h"
 
@@ -96,6 +97,17 @@ TEST(DatasetWriter, BytesDoNotDependOnTheThreadCount) {
   write(connectivity, tmp / "c2", 2);
   expect_identical_directories(tmp / "c1", tmp / "c2");
 
+  TwoHopParams two_hop_params;
+  two_hop_params.seed = 3;
+  two_hop_params.train_count = 40'001;
+  two_hop_params.vertices = 24;
+  TwoHopGenerator two_hop(two_hop_params);
+  write(two_hop, tmp / "h1", 1);
+  write(two_hop, tmp / "h2", 2);
+  write(two_hop, tmp / "h3", 3);
+  expect_identical_directories(tmp / "h1", tmp / "h2");
+  expect_identical_directories(tmp / "h1", tmp / "h3");
+
   PhonebookParams book;
   book.seed = 3;
   book.entries = 50'000;
@@ -114,6 +126,14 @@ TEST(DatasetWriter, ExampleIOnDiskEqualsExampleIGeneratedAlone) {
   GraphGenerator connectivity(graph_params(TaskKind::connectivity, 4, 3'000, 300));
   write(connectivity, tmp / "c", 2);
   expect_examples_match_generator(Dataset::open(tmp / "c"), connectivity);
+
+  TwoHopParams two_hop_params;
+  two_hop_params.seed = 4;
+  two_hop_params.train_count = 3'000;
+  two_hop_params.test_count = 300;
+  TwoHopGenerator two_hop(two_hop_params);
+  write(two_hop, tmp / "h", 2);
+  expect_examples_match_generator(Dataset::open(tmp / "h"), two_hop);
 
   PhonebookParams book;
   book.seed = 4;
@@ -188,6 +208,28 @@ TEST(DatasetWriter, TestSplitSharesNoPromptWithTrainingAndTheManifestSaysSo) {
     EXPECT_LT(train.size(), 30'000u) << generator.task();
     EXPECT_EQ(count_shared_prompts(dataset.split("test"), dataset.split("train")), 0u);
   }
+}
+
+TEST(DatasetWriter, TwoHopTestSplitSharesNoPromptWithTraining) {
+  // |V| = 4 (two ends, two middles, one edge each): a few hundred distinct prompts, so that without
+  // the partition most test prompts would also be training prompts.
+  TempDir tmp;
+  TwoHopParams p;
+  p.seed = 9;
+  p.train_count = 30'000;
+  p.test_count = 500;
+  p.vertices = 4;
+  nlohmann::json manifest = write(TwoHopGenerator(p), tmp / "h", 2);
+  EXPECT_EQ(manifest["disjointness"][0],
+            (nlohmann::json{{"split", "test"}, {"from", "train"}, {"shared_prompts", 0}}));
+  Dataset dataset = Dataset::open(tmp / "h");
+  std::set<std::vector<Token>> train = prompts(dataset.split("train"));
+  std::set<std::vector<Token>> test = prompts(dataset.split("test"));
+  int shared = 0;
+  for (const auto& prompt : test) shared += train.count(prompt) > 0;
+  EXPECT_EQ(shared, 0);
+  EXPECT_LT(train.size(), 1'000u) << "prompts repeat within training: collisions were possible";
+  EXPECT_GT(test.size(), 1u);
 }
 
 TEST(DatasetWriter, ManifestRecordsSizesChecksumsParametersAndVocabulary) {

@@ -9,8 +9,10 @@
 #include "generators/dataset_writer.h"
 #include "generators/graph_generator.h"
 #include "generators/phonebook_generator.h"
+#include "generators/two_hop_generator.h"
 #include "tasks/graph_task.h"
 #include "tasks/phonebook_task.h"
+#include "tasks/two_hop_task.h"
 #include "tests/support/temp_dir.h"
 
 namespace lab {
@@ -159,6 +161,70 @@ TEST(ProbeScoring, ConnectivityAlwaysYesHasTheYesShareAsAccuracyAndHalfAsBalance
   std::vector<std::vector<Token>> cut(test.size(), std::vector<Token>{graph_token::no});
   EXPECT_EQ(score_graph_answers(data, test, cut).at("errors").at("counts").at("malformed").get<long>(),
             static_cast<long>(test.size()));
+}
+
+TEST(ProbeScoring, TwoHopCountsEachCaseApartAndNamesHowAnswersAreWrong) {
+  test::TempDir dir;
+  TwoHopParams p;
+  p.train_count = 50;
+  p.test_count = 400;
+  write_dataset(TwoHopGenerator(p), WriteOptions{dir / "data", false, 1, true});
+  Dataset data = Dataset::open(dir / "data");
+  const DatasetSplit& test = data.split("test");
+  const auto stored = stored_answers(test);
+  auto perfect = score_two_hop_answers(data, test, stored).at("metrics");
+  EXPECT_DOUBLE_EQ(perfect.at("accuracy").get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(perfect.at("balanced_accuracy").get<double>(), 1.0);
+
+  // Always <no>: right exactly on the examples without a shared middle (counted here from the prompts
+  // by brute force), so balanced accuracy 1/2 whatever the share.
+  long none = 0;
+  for (std::uint64_t i = 0; i < test.size(); ++i) {
+    auto question = parse_graph_prompt(test.example(i).prompt(), {p.vertices, 2});
+    ASSERT_TRUE(question);
+    none += common_neighbours(*question).empty();
+  }
+  ASSERT_GT(none, 0);
+  ASSERT_LT(none, static_cast<long>(test.size()));
+  const std::vector<std::vector<Token>> no(test.size(), std::vector<Token>{graph_token::no, special::eos});
+  auto scores = score_two_hop_answers(data, test, no);
+  auto m = scores.at("metrics");
+  EXPECT_NEAR(m.at("accuracy").get<double>(), static_cast<double>(none) / test.size(), 1e-12);
+  EXPECT_NEAR(m.at("balanced_accuracy").get<double>(), 0.5, 1e-12);
+  EXPECT_DOUBLE_EQ(m.at("no_middle_accuracy").get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(m.at("one_middle_accuracy").get<double>(), 0.0);
+  EXPECT_EQ(scores.at("errors").at("counts").at("missed_middle").get<long>(),
+            static_cast<long>(test.size()) - none);
+
+  // Vertex 0 always: right where 0 is the middle; invented where there is none; a wrong middle elsewhere.
+  // <e> (the token after the labels) and a missing <eos> are malformed.
+  const std::vector<std::vector<Token>> zero(test.size(), std::vector<Token>{label_token(0), special::eos});
+  long zero_right = 0;
+  for (const auto& answer : stored) zero_right += answer[0] == label_token(0);
+  const auto counts = score_two_hop_answers(data, test, zero).at("errors").at("counts");
+  EXPECT_EQ(counts.at("correct").get<long>(), zero_right);
+  EXPECT_EQ(counts.at("invented_middle").get<long>(), none);
+  EXPECT_EQ(counts.at("wrong_middle").get<long>(), static_cast<long>(test.size()) - none - zero_right);
+  const Token edge = GraphFormat{p.vertices, 2}.edge_token();
+  for (const std::vector<Token>& bad :
+       {std::vector<Token>{edge, special::eos}, std::vector<Token>{label_token(0)},
+        std::vector<Token>{graph_token::yes, special::eos}}) {
+    const std::vector<std::vector<Token>> answers(test.size(), bad);
+    EXPECT_EQ(
+        score_two_hop_answers(data, test, answers).at("errors").at("counts").at("malformed").get<long>(),
+        static_cast<long>(test.size()));
+  }
+  // Predictions carry each verdict and the case.
+  std::vector<nlohmann::json> predictions;
+  score_two_hop_answers(data, test, no, &predictions);
+  ASSERT_EQ(predictions.size(), test.size());
+  long none_correct = 0;
+  for (const auto& prediction : predictions) {
+    none_correct += prediction.at("verdict").at("correct").get<bool>();
+    EXPECT_EQ(prediction.at("verdict").at("correct").get<bool>(),
+              !prediction.at("facts").at("has_middle").get<bool>());
+  }
+  EXPECT_EQ(none_correct, none);
 }
 
 TEST(ProbeScoring, PhonebookRecallPerDigitAndBitsPerParameter) {
