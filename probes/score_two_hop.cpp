@@ -58,6 +58,7 @@ nlohmann::json score_two_hop_answers(const Dataset& data, const DatasetSplit& sp
   nlohmann::json result;
   auto& metrics = result[run_files::probe::kMetrics];
   metrics["examples"] = answers.size();
+  metrics["vertices"] = format.node_tokens;  // |V|: the width knob, for the report's d / |V| axis
   metrics["accuracy"] = tally.accuracy();
   metrics["balanced_accuracy"] = tally.balanced_accuracy();
   metrics["one_middle_accuracy"] = tally.middle_accuracy();

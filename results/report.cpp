@@ -19,6 +19,7 @@
 #include "core/json_file.h"
 #include "core/run_files.h"
 #include "results/plots.h"
+#include "results/width_threshold.h"
 #include "tasks/task_kind.h"
 
 namespace lab {
@@ -54,6 +55,7 @@ const std::vector<Column>& columns() {
       {"preset", &R::preset},
       {"task", &R::task},
       {"dataset", &R::data_label},
+      {"vertices", nullptr, &R::vertices},
       {"family", &R::family},
       {"ffn", &R::ffn},
       {"router", &R::router},
@@ -93,6 +95,9 @@ const std::vector<Column>& columns() {
       {"error_not_a_path", nullptr, &R::error_not_a_path},
       {"error_false_yes", nullptr, &R::error_false_yes},
       {"error_false_no", nullptr, &R::error_false_no},
+      {"error_wrong_middle", nullptr, &R::error_wrong_middle},
+      {"error_missed_middle", nullptr, &R::error_missed_middle},
+      {"error_invented_middle", nullptr, &R::error_invented_middle},
       {"run_dir", &R::run_dir},
   };
   return c;
@@ -178,7 +183,8 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   // 2: curves gained `seconds`.
-  static constexpr int kSchemaVersion = 3;  // 3: path_first_hop and the error classes
+  // 3: path_first_hop and the error classes; 4: two-hop's vertices and error classes
+  static constexpr int kSchemaVersion = 4;
 
   int user_version() {
     Statement st;
@@ -492,7 +498,8 @@ std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
                               {&ResultRow::path_valid, "path_valid"},
                               {&ResultRow::path_exact, "path_exact"},
                               {&ResultRow::path_first_hop, "path_first_hop"},
-                              {&ResultRow::balanced_accuracy, "balanced_accuracy"}}) {
+                              {&ResultRow::balanced_accuracy, "balanced_accuracy"},
+                              {&ResultRow::vertices, "vertices"}}) {
       r.*field = number(metrics, key);
     }
     // The phone book's errors stay in probe.json: digits, not classes.
@@ -662,6 +669,8 @@ ReportSummary build_report(const fs::path& dir, const ReportOptions& options) {
     for (std::string& note : render_plots(dir / "plots", rows, run_curves))
       summary.notes.push_back(std::move(note));
     for (std::string& note : render_granularity_plots(dir / "plots", granularity, run_curves))
+      summary.notes.push_back(std::move(note));
+    for (std::string& note : render_width_threshold_plot(dir / "plots", width_threshold_series(rows)))
       summary.notes.push_back(std::move(note));
   }
   if (!options.quiet) {

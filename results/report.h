@@ -8,7 +8,8 @@
 //   DIR/plots/           accuracy_vs_total and accuracy_vs_active (one panel per dataset, one series
 //                        per model family, mean over seeds with min-max bars, log x) and loss_curves,
 //                        each as PNG and SVG, rendered by gnuplot; granularity_wall_clock when the
-//                        runs vary the MoE granularity
+//                        runs vary the MoE granularity; width_threshold for two-hop runs (accuracy
+//                        against d_model / |V|, results/width_threshold.h)
 //   DIR/granularity.csv  when the runs vary G: throughput and time to a held-out loss per G
 //                        (results/granularity.h)
 //
@@ -30,9 +31,10 @@ struct ResultRow {
       tokens, total_params, active_params, non_embedding_params, train_flops, wall_seconds, train_loss,
       eval_loss, accuracy, recall_exact, recall_per_digit, control_exact, memorized_entries,
       bits_per_param_total, bits_per_param_active, path_valid, path_exact, path_first_hop, balanced_accuracy,
+      vertices,  // two-hop: |V|
       // graph tasks: the share of probed examples in each error class (probes/probe.h)
       error_malformed, error_wrong_ends, error_too_short, error_too_long, error_not_a_path, error_false_yes,
-      error_false_no;
+      error_false_no, error_wrong_middle, error_missed_middle, error_invented_middle;
 };
 
 // One step of a run's metrics.jsonl: what its training line and held-out line logged (NaN if absent).
