@@ -4,6 +4,7 @@
 #include <bit>
 #include <cassert>
 #include <numeric>
+#include <optional>
 
 // vector_as_graph.hpp first, kept there from include sorting: Boost's algorithms find out_edges()
 // and friends for std::vector graphs by ordinary lookup, so those overloads must be declared before
@@ -263,6 +264,119 @@ void smallest_shortest_path(const Graph& graph, const int* to_t, int s, int t, c
   }
 }
 
+// A query (s, t) of a drawn graph, in vertex numbers, and its hop distance (shortest path).
+struct Query {
+  int s = -1, t = -1;
+  int distance = 0;
+};
+
+// The k-th pair (a < b) in row-major order over n vertices for which `eligible(a, b)` holds, found
+// by a scan rather than by storing the list; {-1, -1} if there are not k + 1.
+template <typename Eligible>
+std::pair<int, int> kth_pair(int n, Eligible eligible, std::uint64_t k) {
+  for (int a = 0; a < n; ++a) {
+    for (int b = a + 1; b < n; ++b) {
+      if (eligible(a, b) && k-- == 0) return {a, b};
+    }
+  }
+  return {-1, -1};
+}
+
+// Shortest path: on the graph of ws.edges over n vertices, the distance is drawn uniformly over the
+// distances that occur (among pairs with a unique shortest path, with `unique_paths`), then the pair
+// uniformly among the pairs at that distance, then its order. nullopt when the graph has no such pair.
+// Leaves the graph's adjacency lists in ws.graph for shortest_path_answer().
+std::optional<Query> draw_shortest_path_query(Rng& rng, int n, bool unique_paths, Workspace& ws) {
+  const std::vector<std::pair<int, int>>& edges = ws.edges;
+  const Graph& graph = build_graph(n, edges, ws);  // for Boost's BFS
+  // Pairs by distance come from the bitset BFS levels up to 64 vertices, from the distance table
+  // beyond and when only unique shortest paths count. Both give the same pairs in the same order.
+  const bool bitsets = n <= 64 && !unique_paths;
+  if (n <= 64) distance_levels(edges, n, ws);
+  if (!bitsets) all_pairs_distances(graph, n, ws);
+  const int* dist = ws.dist.data();
+  std::vector<std::uint8_t> unique;  // unique[a * n + b]: exactly one shortest a-b path
+  if (unique_paths) {
+    unique.assign(static_cast<std::size_t>(n) * n, 0);
+    for (int a = 0; a < n; ++a) {
+      std::vector<std::uint64_t> counts = shortest_path_counts(graph, n, dist + a * n, a);
+      for (int b = 0; b < n; ++b) unique[a * n + b] = counts[b] == 1;
+    }
+  }
+  std::vector<std::uint64_t>& pairs_at = ws.pairs_at;  // counted by distance_levels() with bitsets
+  if (!bitsets) {
+    pairs_at.assign(n, 0);
+    for (int a = 0; a < n; ++a) {
+      for (int b = a + 1; b < n; ++b) {
+        if (dist[a * n + b] > 0 && (unique.empty() || unique[a * n + b])) ++pairs_at[dist[a * n + b]];
+      }
+    }
+  }
+  std::vector<int>& distances = ws.distances;
+  distances.clear();
+  for (int d = 1; d < n; ++d) {
+    if (pairs_at[d] > 0) distances.push_back(d);
+  }
+  if (distances.empty()) return std::nullopt;  // no edge at all (or no unique path)
+  Query query;
+  const int d = query.distance = distances[rng.uniform(distances.size())];
+  const std::uint64_t k = rng.uniform(pairs_at[d]);
+  if (bitsets) {
+    std::uint64_t partners[64];
+    for (int a = 0; a < n; ++a) partners[a] = ws.levels[static_cast<std::size_t>(a) * n + d] & above(a);
+    std::tie(query.s, query.t) = kth_pair_of(partners, n, k);
+  } else {
+    std::tie(query.s, query.t) = kth_pair(
+        n, [&](int a, int b) { return dist[a * n + b] == d && (unique.empty() || unique[a * n + b]); }, k);
+  }
+  if (rng.bernoulli(0.5)) std::swap(query.s, query.t);
+  return query;
+}
+
+// The answer of a shortest-path query, from Boost.Graph's BFS on ws.graph: distances to t, then the
+// smallest-label shortest path, as labels.
+void shortest_path_answer(int n, const Query& query, const std::vector<int>& label, Workspace& ws,
+                          std::vector<int>& path) {
+  const Graph& graph = ws.graph;
+  const int s = query.s, t = query.t, d = query.distance;
+  ws.to_target.resize(n);
+  // Only the vertices up to d hops from t are on a shortest s-t path or next to one.
+  boost_bfs_distances(graph, n, t, ws.to_target.data(), ws, d);
+#ifndef NDEBUG  // Boost's distances agree with a full distance table
+  all_pairs_distances(graph, n, ws);
+  for (int v = 0; v < n; ++v) {
+    const int want = ws.dist[static_cast<std::size_t>(t) * n + v];
+    assert(ws.to_target[v] == (want <= d ? want : -1));
+  }
+#endif
+  smallest_shortest_path(graph, ws.to_target.data(), s, t, label, path);
+  for (int& v : path) v = label[v];
+}
+
+// Connectivity: a pair of the drawn label (`connected` or not) on the graph of ws.edges over n
+// vertices, uniformly among the pairs with that label, then its order. nullopt when there is none.
+std::optional<Query> draw_connectivity_query(Rng& rng, int n, bool connected, Workspace& ws) {
+  boost_components(ws.edges, n, ws);
+  const std::vector<int>& component = ws.component;
+  // The eligible pairs, (a < b) in row-major order: by bitmasks up to 64 vertices, else by a scan.
+  auto eligible = [&](int a, int b) { return (component[a] == component[b]) == connected; };
+  std::uint64_t partners[64];
+  std::uint64_t candidates = 0;
+  if (n <= 64) {
+    candidates = component_partners(component, n, connected, partners);
+  } else {
+    for (int a = 0; a < n; ++a) {
+      for (int b = a + 1; b < n; ++b) candidates += eligible(a, b);
+    }
+  }
+  if (candidates == 0) return std::nullopt;
+  const std::uint64_t k = rng.uniform(candidates);
+  Query query;
+  std::tie(query.s, query.t) = n <= 64 ? kth_pair_of(partners, n, k) : kth_pair(n, eligible, k);
+  if (rng.bernoulli(0.5)) std::swap(query.s, query.t);
+  return query;
+}
+
 }  // namespace
 
 void GraphParams::validate() const {
@@ -346,8 +460,9 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
                           std::vector<Token>& prompt) const {
   static thread_local Workspace ws;
   Rng rng(params_.seed, split, index);
+  const bool shortest = params_.task == TaskKind::shortest_path;
   // Connectivity draws its label first so that yes and no are exactly 50/50 in expectation.
-  const bool want_connected = params_.task == TaskKind::connectivity && rng.bernoulli(0.5);
+  const bool want_connected = !shortest && rng.bernoulli(0.5);
   // Parameters can make a draw (nearly) impossible: complete graphs are never disconnected, and a tiny
   // prompt space may hold no prompt of this split's partition. Fail then instead of looping forever.
   constexpr int kMaxDraws = 100'000;
@@ -359,110 +474,21 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
           "tokens or another --degree",
           index, split == kTest ? "test" : "train", kMaxDraws, params_.nodes_min, params_.nodes_max,
           params_.node_tokens, params_.degree,
-          params_.task == TaskKind::connectivity && !want_connected
-              ? " (graphs are almost never disconnected)"
-              : "");
+          !shortest && !want_connected ? " (graphs are almost never disconnected)" : "");
     }
     const int n = rng.uniform_int(params_.nodes_min, params_.nodes_max);
     sample_edges(rng, n, params_.degree, ws.edges);
-    const std::vector<std::pair<int, int>>& edges = ws.edges;
-    // Candidate pairs are (a < b) in row-major order; `eligible(a, b)` says which qualify, and the
-    // k-th eligible pair is found by a second scan rather than by storing the list.
-    auto kth_pair = [n](auto eligible, std::uint64_t k) {
-      for (int a = 0; a < n; ++a) {
-        for (int b = a + 1; b < n; ++b) {
-          if (eligible(a, b) && k-- == 0) return std::pair{a, b};
-        }
-      }
-      return std::pair{-1, -1};
-    };
-    int s = -1, t = -1;
-    std::vector<int>& label = ws.label;
+    const std::optional<Query> query = shortest ? draw_shortest_path_query(rng, n, params_.unique_paths, ws)
+                                                : draw_connectivity_query(rng, n, want_connected, ws);
+    if (!query) continue;  // this graph cannot provide a query (of the drawn label): redraw it
+    sample_labels(rng, n, params_.node_tokens, ws.label);
     result.nodes = n;
     result.connected = want_connected;
     result.path.clear();
-
-    if (params_.task == TaskKind::shortest_path) {
-      const Graph& graph = build_graph(n, edges, ws);  // for Boost's BFS
-      // Pairs by distance come from the bitset BFS levels up to 64 vertices, from the distance table
-      // beyond and when only unique shortest paths count. Both give the same pairs in the same order.
-      const bool bitsets = n <= 64 && !params_.unique_paths;
-      if (n <= 64) distance_levels(edges, n, ws);
-      if (!bitsets) all_pairs_distances(graph, n, ws);
-      const int* dist = ws.dist.data();
-      std::vector<std::uint8_t> unique;  // unique[a * n + b]: exactly one shortest a-b path
-      if (params_.unique_paths) {
-        unique.assign(static_cast<std::size_t>(n) * n, 0);
-        for (int a = 0; a < n; ++a) {
-          std::vector<std::uint64_t> counts = shortest_path_counts(graph, n, dist + a * n, a);
-          for (int b = 0; b < n; ++b) unique[a * n + b] = counts[b] == 1;
-        }
-      }
-      // The distance is drawn uniformly over the distances that occur, then the pair uniformly among
-      // the pairs at that distance.
-      std::vector<std::uint64_t>& pairs_at = ws.pairs_at;  // counted by distance_levels() with bitsets
-      if (!bitsets) {
-        pairs_at.assign(n, 0);
-        for (int a = 0; a < n; ++a) {
-          for (int b = a + 1; b < n; ++b) {
-            if (dist[a * n + b] > 0 && (unique.empty() || unique[a * n + b])) ++pairs_at[dist[a * n + b]];
-          }
-        }
-      }
-      std::vector<int>& distances = ws.distances;
-      distances.clear();
-      for (int d = 1; d < n; ++d) {
-        if (pairs_at[d] > 0) distances.push_back(d);
-      }
-      if (distances.empty()) continue;  // no edge at all (or no unique path): redraw the graph
-      const int d = distances[rng.uniform(distances.size())];
-      const std::uint64_t k = rng.uniform(pairs_at[d]);
-      if (bitsets) {
-        std::uint64_t partners[64];
-        for (int a = 0; a < n; ++a) partners[a] = ws.levels[static_cast<std::size_t>(a) * n + d] & above(a);
-        std::tie(s, t) = kth_pair_of(partners, n, k);
-      } else {
-        std::tie(s, t) = kth_pair(
-            [&](int a, int b) { return dist[a * n + b] == d && (unique.empty() || unique[a * n + b]); }, k);
-      }
-      if (rng.bernoulli(0.5)) std::swap(s, t);
-      sample_labels(rng, n, params_.node_tokens, label);
-      // The answer from Boost.Graph's BFS: distances to t, then the smallest-label shortest path.
-      ws.to_target.resize(n);
-      // Only the vertices up to d hops from t are on a shortest s-t path or next to one.
-      boost_bfs_distances(graph, n, t, ws.to_target.data(), ws, d);
-#ifndef NDEBUG  // Boost's distances agree with the levels or table the query was drawn from
-      if (bitsets) all_pairs_distances(graph, n, ws);
-      for (int v = 0; v < n; ++v) {
-        const int want = ws.dist[static_cast<std::size_t>(t) * n + v];
-        assert(ws.to_target[v] == (want <= d ? want : -1));
-      }
-#endif
-      smallest_shortest_path(graph, ws.to_target.data(), s, t, label, result.path);
-      for (int& v : result.path) v = label[v];
-    } else {
-      boost_components(edges, n, ws);
-      const std::vector<int>& component = ws.component;
-      // The eligible pairs, (a < b) in row-major order: by bitmasks up to 64 vertices, else by a scan.
-      auto eligible = [&](int a, int b) { return (component[a] == component[b]) == want_connected; };
-      std::uint64_t partners[64];
-      std::uint64_t candidates = 0;
-      if (n <= 64) {
-        candidates = component_partners(component, n, want_connected, partners);
-      } else {
-        for (int a = 0; a < n; ++a) {
-          for (int b = a + 1; b < n; ++b) candidates += eligible(a, b);
-        }
-      }
-      if (candidates == 0) continue;  // this graph cannot provide the drawn label: redraw it
-      const std::uint64_t k = rng.uniform(candidates);
-      std::tie(s, t) = n <= 64 ? kth_pair_of(partners, n, k) : kth_pair(eligible, k);
-      if (rng.bernoulli(0.5)) std::swap(s, t);
-      sample_labels(rng, n, params_.node_tokens, label);
-    }
-    present_edges(rng, edges, label, result.question.edges);  // after the answer, which draws nothing
-    result.question.source = label[s];
-    result.question.target = label[t];
+    if (shortest) shortest_path_answer(n, *query, ws.label, ws, result.path);
+    present_edges(rng, ws.edges, ws.label, result.question.edges);  // after the answer, which draws nothing
+    result.question.source = ws.label[query->s];
+    result.question.target = ws.label[query->t];
 
     // Keep the draw only if its prompt lies in this split's partition.
     prompt.clear();
