@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Copies the small files of every probed run under a `lab run` output directory (config.json, run.json,
-# probe.json, metrics.jsonl; not checkpoints or datasets) into results/reference/NAME/runs/, then runs
+# probe.json, metrics.jsonl; not checkpoints or datasets) into reference/NAME/runs/, then runs
 # `lab report` there, which writes results.csv and the plots beside them. The committed CSV is thus
 # regenerable from committed files, and tests/cli/reference_test.cpp checks that it is.
 #
@@ -12,7 +12,7 @@ if [ $# -ne 2 ] || [ ! -d "$1/runs" ]; then
   exit 2
 fi
 src=$1
-dest=results/reference/$2
+dest=reference/$2
 rm -rf "$dest/runs" "$dest/plots" "$dest/results.csv"
 mkdir -p "$dest/runs"
 for run in "$src"/runs/*/; do

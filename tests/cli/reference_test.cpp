@@ -1,4 +1,4 @@
-// The committed reference results (results/reference/<task>/) are regenerable: `lab report` on the
+// The committed reference results (reference/<task>/) are regenerable: `lab report` on the
 // committed run files (config, run, probe and metrics of every run; checkpoints are not committed)
 // writes the committed results.csv (and granularity.csv, where there is one) byte for byte.
 
@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(ReferenceResults, LabReportRegeneratesEveryCommittedCsv) {
-  const fs::path reference = fs::path(LAB_SOURCE_DIR) / "results/reference";
+  const fs::path reference = fs::path(LAB_SOURCE_DIR) / "reference";
   int checked = 0;
   for (const fs::directory_entry& entry : fs::directory_iterator(reference)) {
     const fs::path committed_csv = entry.path() / "results.csv";
@@ -30,7 +30,7 @@ TEST(ReferenceResults, LabReportRegeneratesEveryCommittedCsv) {
     }
     ++checked;
   }
-  EXPECT_GE(checked, 1) << "no results/reference/<task>/ with runs/ and results.csv";
+  EXPECT_GE(checked, 1) << "no reference/<task>/ with runs/ and results.csv";
 }
 
 }  // namespace
