@@ -76,3 +76,9 @@ if [ ! -f "build/${preset}/build.ninja" ]; then
   cmake --preset "$preset"
 fi
 cmake --build --preset "$preset"
+
+# The check the build cannot make: the BLAS the built binary actually calls (`lab --version` names it).
+if ! "build/${preset}/lab" --version | grep -q '^blas: OpenBLAS'; then
+  echo "setup.sh: build/${preset}/lab does not call OpenBLAS ('lab --version' says: $("build/${preset}/lab" --version | grep '^blas:')); fp32 products would be ~27x slower" >&2
+  exit 1
+fi

@@ -22,6 +22,7 @@
 #include "models/transformer.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/trained_run.h"
 #include "trainer/checkpoint.h"
 
 // A namespace of its own: the unity build compiles this file together with train_test.cpp.
@@ -33,16 +34,6 @@ namespace fs = std::filesystem;
 nlohmann::json read_config(const fs::path& run) {
   std::ifstream in(run / "config.json");
   return nlohmann::json::parse(in);
-}
-
-// The model of a run's newest checkpoint, rebuilt from its config.json.
-Transformer load_run(const fs::path& run) {
-  nlohmann::json config = read_config(run);
-  Transformer model(model_config_from_json(config.at("model"), "config.json"));
-  auto latest = latest_checkpoint(run);
-  EXPECT_TRUE(latest.has_value()) << run;
-  if (latest) load_model_weights(*latest, *model);
-  return model;
 }
 
 // How far apart two trained models are, measured against how far training moved them.

@@ -15,8 +15,10 @@
 
 #include "models/model_config_json.h"
 #include "models/transformer.h"
+#include "tests/support/files.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/trained_run.h"
 #include "trainer/checkpoint.h"
 #include "trainer/trainer.h"
 
@@ -37,22 +39,6 @@ double final_loss(const fs::path& run) {
     if (j.contains("loss")) loss = j.at("loss").get<double>();
   }
   return loss;
-}
-
-// The model of a run's newest checkpoint, rebuilt from its config.json.
-Transformer load_run(const fs::path& run) {
-  std::ifstream in(run / "config.json");
-  nlohmann::json config = nlohmann::json::parse(in);
-  Transformer model(model_config_from_json(config.at("model"), "config.json"));
-  auto latest = latest_checkpoint(run);
-  EXPECT_TRUE(latest.has_value()) << run;
-  if (latest) load_model_weights(*latest, *model);
-  return model;
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 bool same_weights(Transformer& a, Transformer& b) {
@@ -265,8 +251,8 @@ TEST(Train, FusedAndReferenceKernelsTrainAlike) {
   ProcessResult resumed = run_lab(
       {"--threads", "1", "-q", "train", "--data", (dir / "sp").string(), "--out", part.string(), "--resume"});
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_EQ(read_file(part / "checkpoints" / "step-00000040.safetensors"),
-            read_file(dir / "reference" / "checkpoints" / "step-00000040.safetensors"));
+  EXPECT_EQ(read_text(part / "checkpoints" / "step-00000040.safetensors"),
+            read_text(dir / "reference" / "checkpoints" / "step-00000040.safetensors"));
 
   // A config.json naming unknown kernels is refused on --resume, naming the file.
   {
@@ -346,7 +332,7 @@ TEST(Train, ResumeAfterKillNineIsBitIdenticalToAnUninterruptedRun) {
     const fs::path a_file = dir / "straight" / "checkpoints" / name,
                    b_file = fs::path(killed) / "checkpoints" / name;
     ASSERT_TRUE(fs::exists(a_file) && fs::exists(b_file)) << name;
-    EXPECT_EQ(read_file(a_file), read_file(b_file)) << name;
+    EXPECT_EQ(read_text(a_file), read_text(b_file)) << name;
   }
 }
 
@@ -363,12 +349,12 @@ TEST(Train, TwoIdenticalRunsWriteByteIdenticalCheckpoints) {
               0);
   }
   for (const char* name : {"step-00000003.safetensors", "step-00000006.safetensors"}) {
-    const std::string a = read_file(dir / "a" / "checkpoints" / name);
+    const std::string a = read_text(dir / "a" / "checkpoints" / name);
     EXPECT_FALSE(a.empty()) << name;
-    EXPECT_EQ(a, read_file(dir / "b" / "checkpoints" / name)) << name;
+    EXPECT_EQ(a, read_text(dir / "b" / "checkpoints" / name)) << name;
   }
   // The record beside each holds the checksum and the seconds that differ.
-  auto record = nlohmann::json::parse(read_file(dir / "a" / "checkpoints" / "step-00000006.json"));
+  auto record = nlohmann::json::parse(read_text(dir / "a" / "checkpoints" / "step-00000006.json"));
   EXPECT_TRUE(record.contains("crc32c"));
   EXPECT_TRUE(record.contains("seconds"));
 }
