@@ -11,7 +11,6 @@
 // N: non-embedding parameters, D: training tokens, G: granularity (1 for dense runs).
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -78,12 +77,5 @@ struct OptimalModel {
 };
 OptimalModel optimal_model(Law law, const std::vector<double>& theta, double flops, int layers,
                            double expansion);
-
-// Plain minimisation, exposed for tests: BFGS with a backtracking line search from `start`; the
-// gradient is `grad` if given, else central differences. Returns the minimiser.
-using Objective = std::function<double(const std::vector<double>&)>;
-using Gradient = std::function<std::vector<double>(const std::vector<double>&)>;
-std::vector<double> minimize_bfgs(const Objective& f, std::vector<double> start, int max_iterations = 500,
-                                  const Gradient& grad = nullptr);
 
 }  // namespace lab

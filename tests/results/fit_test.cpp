@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "results/bfgs.h"
 
 namespace lab {
 namespace {
