@@ -167,9 +167,10 @@ Distributed::Distributed(const DistributedEnv& env, torch::Device device) : env_
       wait_until_listening(env.master_addr, env.master_port, std::chrono::steady_clock::now() + env.timeout);
     group_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
   } catch (const std::exception& e) {
-    throw std::runtime_error(
-        fmt::format("rank {}: cannot {} the rendezvous store at {} (MASTER_ADDR:MASTER_PORT): {}", env.rank,
-                    env.rank == 0 ? "open" : "reach", where, describe(e)));
+    // The address is the user's: a wrong MASTER_ADDR / MASTER_PORT, a port in use, or rank 0 not started.
+    fail("rank {}: cannot {} the rendezvous store at {} (MASTER_ADDR:MASTER_PORT): {}; check the address, "
+         "that the port is free on rank 0's host and that rank 0 is running",
+         env.rank, env.rank == 0 ? "open" : "reach", where, describe(e));
   }
   try {
     if (device.is_cuda()) {
@@ -201,9 +202,11 @@ Distributed::Distributed(const DistributedEnv& env, torch::Device device) : env_
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw std::runtime_error(fmt::format(
-        "rank {}: the {} workers did not all join through {} within {} s (LAB_DIST_TIMEOUT_S): {}", env.rank,
-        env.world_size, where, env.timeout.count() / 1000.0, describe(e)));
+    // This process is fine; another worker never arrived (not started, crashed, or a different WORLD_SIZE).
+    throw PeerFailure(fmt::format(
+        "rank {}: the {} workers did not all join through {} within {} s (LAB_DIST_TIMEOUT_S): {}; check "
+        "that every rank was started with the same WORLD_SIZE",
+        env.rank, env.world_size, where, env.timeout.count() / 1000.0, describe(e)));
   }
 }
 

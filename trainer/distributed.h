@@ -44,8 +44,9 @@ DistributedEnv distributed_env_from_environment();
 class Distributed {
  public:
   // world_size 1: no process group, and every function below is free (returns its input).
-  // Otherwise rendezvous through the TCPStore and build the process group; std::runtime_error naming
-  // MASTER_ADDR:MASTER_PORT if the other workers do not show up within the timeout.
+  // Otherwise rendezvous through the TCPStore and build the process group: lab::Error naming
+  // MASTER_ADDR:MASTER_PORT if the store cannot be opened or reached, lab::PeerFailure if the other
+  // workers do not all join within the timeout.
   Distributed(const DistributedEnv& env, torch::Device device);
   ~Distributed();
   Distributed(const Distributed&) = delete;
