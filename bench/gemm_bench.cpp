@@ -13,7 +13,7 @@
 namespace {
 
 void gemm(benchmark::State& state, torch::Dtype dtype) {
-  const int64_t n = state.range(0);
+  const std::int64_t n = state.range(0);
   torch::manual_seed(0);
   torch::Tensor a = torch::randn({n, n}).to(dtype);  // a, b: [n, n]
   torch::Tensor b = torch::randn({n, n}).to(dtype);

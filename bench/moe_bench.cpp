@@ -22,13 +22,13 @@
 
 namespace {
 
-constexpr int64_t kTokens = 4096;
-constexpr int64_t kDModel = 256;
-constexpr int64_t kDff = 256;
+constexpr std::int64_t kTokens = 4096;
+constexpr std::int64_t kDModel = 256;
+constexpr std::int64_t kDff = 256;
 
 std::map<bool, double> dense_seconds;  // per-iteration time of the dense FFN, by bf16
 
-lab::ModelConfig moe_config(int64_t granularity, lab::RouterKind router) {
+lab::ModelConfig moe_config(std::int64_t granularity, lab::RouterKind router) {
   lab::ModelConfig c;
   c.d_model = kDModel;
   c.d_ff = kDff;
@@ -73,7 +73,7 @@ void dense_ffn(benchmark::State& state, bool bf16) {
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void moe_ffn(benchmark::State& state, int64_t granularity, lab::RouterKind router, bool bf16) {
+void moe_ffn(benchmark::State& state, std::int64_t granularity, lab::RouterKind router, bool bf16) {
   torch::manual_seed(0);
   lab::MoeLayer moe(moe_config(granularity, router));
   const double seconds = run(

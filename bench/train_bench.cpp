@@ -38,13 +38,13 @@ std::map<std::string, double> g_peer_rates;  // case name -> the peer's tokens/s
 
 // One benchmark case: the model's shape, the batch and whether the peer runs it too.
 struct Shape {
-  int64_t vocab = 64, seq = 64, batch = 64, d = 256, layers = 4, heads = 4, ff = 256;
+  std::int64_t vocab = 64, seq = 64, batch = 64, d = 256, layers = 4, heads = 4, ff = 256;
   lab::PositionKind positions = lab::PositionKind::learned;  // learned: as the peer
 };
 
 struct Case {
   const char* name;
-  int64_t experts, top_k, width;  // experts == 0: dense
+  std::int64_t experts, top_k, width;  // experts == 0: dense
   bool bf16;
   int peer_steps;  // timed steps of the (slow) peer; 0: no peer (it has no such model)
   Shape shape = {};
@@ -52,7 +52,7 @@ struct Case {
 
 // The shapes of the lab's CPU presets (issue 17): d16-d128, 2-3 layers, 4 heads, sequences of 25-40
 // tokens over a vocabulary of 32, batches of 64, d_ff = d_model.
-constexpr Shape small(int64_t d, int64_t layers = 3, int64_t seq = 40,
+constexpr Shape small(std::int64_t d, std::int64_t layers = 3, std::int64_t seq = 40,
                       lab::PositionKind positions = lab::PositionKind::learned) {
   return Shape{32, seq, 64, d, layers, 4, d, positions};
 }
@@ -94,7 +94,7 @@ struct Setup {
 
 Setup make_setup(const Case& c) {
   const Shape& s = c.shape;
-  const int64_t kVocab = s.vocab, kSeq = s.seq, kBatch = s.batch;
+  const std::int64_t kVocab = s.vocab, kSeq = s.seq, kBatch = s.batch;
   lab::ModelConfig config;
   config.vocab_size = kVocab;
   config.max_seq_len = kSeq;
@@ -138,7 +138,7 @@ void train_step(benchmark::State& state, Case c) {
   Setup s = make_setup(c);
   for (int i = 0; i < 3; ++i) step(s, c);  // warm-up, as the peer
   for (auto _ : state) step(s, c);
-  const int64_t kSeq = c.shape.seq, kBatch = c.shape.batch;
+  const std::int64_t kSeq = c.shape.seq, kBatch = c.shape.batch;
   const double tokens = static_cast<double>(kBatch * kSeq);
   state.SetItemsProcessed(state.iterations() * kBatch * kSeq);
   const double flops = lab::count_flops(s.config, kSeq).training;  // per token
@@ -153,7 +153,7 @@ void train_step(benchmark::State& state, Case c) {
 
 // FLOP/s of the best of 20 1024^3 products, after a warm-up (oneDNN builds its bf16 kernels then).
 double gemm_peak(torch::Dtype dtype) {
-  const int64_t n = 1024;
+  const std::int64_t n = 1024;
   torch::Tensor a = torch::randn({n, n}).to(dtype), b = torch::randn({n, n}).to(dtype);  // [n, n]
   torch::Tensor c = torch::mm(a, b);
   double best = std::numeric_limits<double>::infinity();

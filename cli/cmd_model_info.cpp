@@ -16,11 +16,11 @@ namespace {
 
 struct ModelInfoOptions {
   ModelConfig config;
-  int64_t seq_len = 0;  // 0 = max_seq_len
+  std::int64_t seq_len = 0;  // 0 = max_seq_len
   bool json = false;
 };
 
-void print_text(const ModelConfig& c, const ParameterCounts& p, const FlopCounts& f, int64_t seq_len) {
+void print_text(const ModelConfig& c, const ParameterCounts& p, const FlopCounts& f, std::int64_t seq_len) {
   std::cout << fmt::format(
       "model: {}, d_model {}, layers {}, heads {}, d_ff {}, {}, {}, {}, vocab {}, max_seq_len {}\n",
       to_string(c.ffn), c.d_model, c.layers, c.heads, c.ffn_width(), to_string(c.norm),
@@ -72,7 +72,7 @@ Command add_model_info_command(CLI::App& app, const GlobalOptions& global) {
             c.validate();
             if (options->seq_len < 0)
               fail("--seq-len must be positive (or 0 for max_seq_len), got {}", options->seq_len);
-            const int64_t seq_len = options->seq_len > 0 ? options->seq_len : c.max_seq_len;
+            const std::int64_t seq_len = options->seq_len > 0 ? options->seq_len : c.max_seq_len;
             const ParameterCounts p = count_parameters(c);
             const FlopCounts f = count_flops(c, seq_len);
             if (!options->json) {

@@ -14,22 +14,22 @@ namespace {
       "model config: the parameter count overflows 64 bits; d_model, layers, experts and their widths are "
       "far too large");
 }
-int64_t mul(int64_t a, int64_t b) {
-  int64_t r = 0;
+std::int64_t mul(std::int64_t a, std::int64_t b) {
+  std::int64_t r = 0;
   if (__builtin_mul_overflow(a, b, &r)) overflow();
   return r;
 }
-int64_t mul(int64_t a, int64_t b, int64_t c) { return mul(mul(a, b), c); }
-int64_t add(int64_t a, int64_t b) {
-  int64_t r = 0;
+std::int64_t mul(std::int64_t a, std::int64_t b, std::int64_t c) { return mul(mul(a, b), c); }
+std::int64_t add(std::int64_t a, std::int64_t b) {
+  std::int64_t r = 0;
   if (__builtin_add_overflow(a, b, &r)) overflow();
   return r;
 }
 
-int64_t norm_parameters(const ModelConfig& c) {
+std::int64_t norm_parameters(const ModelConfig& c) {
   return c.norm == NormKind::layer_norm ? 2 * c.d_model : c.d_model;
 }
-int64_t ffn_matrices(const ModelConfig& c) { return c.activation == ActivationKind::swiglu ? 3 : 2; }
+std::int64_t ffn_matrices(const ModelConfig& c) { return c.activation == ActivationKind::swiglu ? 3 : 2; }
 
 }  // namespace
 
@@ -41,20 +41,20 @@ double active_experts_per_token(const ModelConfig& c) {
 
 ParameterCounts count_parameters(const ModelConfig& c) {
   c.validate();
-  const int64_t d = c.d_model;
+  const std::int64_t d = c.d_model;
   ParameterCounts p;
   p.embedding = mul(2, c.vocab_size, d);  // token embedding + output head
   if (c.positions == PositionKind::learned) p.embedding = add(p.embedding, mul(c.max_seq_len, d));
 
-  const int64_t attention = mul(4, d, d);                          // qkv [3d, d] + output [d, d], no biases
-  int64_t per_layer = add(mul(2, norm_parameters(c)), attention);  // pre-attention and pre-FFN norms
-  int64_t active_per_layer = per_layer;
+  const std::int64_t attention = mul(4, d, d);                          // qkv [3d, d] + output [d, d], no biases
+  std::int64_t per_layer = add(mul(2, norm_parameters(c)), attention);  // pre-attention and pre-FFN norms
+  std::int64_t active_per_layer = per_layer;
   if (c.is_moe()) {
-    const int64_t one_expert = mul(ffn_matrices(c), d, c.moe_expert_width());
-    const int64_t router = mul(d, c.moe_experts());
-    const int64_t output_norm = c.moe_output_norm ? norm_parameters(c) : 0;
+    const std::int64_t one_expert = mul(ffn_matrices(c), d, c.moe_expert_width());
+    const std::int64_t router = mul(d, c.moe_experts());
+    const std::int64_t output_norm = c.moe_output_norm ? norm_parameters(c) : 0;
     per_layer = add(add(per_layer, router), add(mul(c.moe_experts(), one_expert), output_norm));
-    const auto active_experts = static_cast<int64_t>(std::llround(active_experts_per_token(c)));
+    const auto active_experts = static_cast<std::int64_t>(std::llround(active_experts_per_token(c)));
     active_per_layer = add(add(active_per_layer, router), add(mul(active_experts, one_expert), output_norm));
     p.router = mul(c.layers, router);
     p.experts = mul(c.layers, c.moe_experts(), one_expert);
@@ -66,7 +66,7 @@ ParameterCounts count_parameters(const ModelConfig& c) {
   p.total = add(p.embedding, p.non_embedding);
   p.active_non_embedding = add(mul(c.layers, active_per_layer), norm_parameters(c));
   p.active = add(p.embedding, p.active_non_embedding);
-  constexpr int64_t kMostParameters = 100'000'000'000'000;  // 1e14: far beyond any model that trains
+  constexpr std::int64_t kMostParameters = 100'000'000'000'000;  // 1e14: far beyond any model that trains
   if (p.total > kMostParameters) {
     fail(
         "model config: {} parameters is more than the 1e14 the lab accepts; check d_model, layers and "
@@ -76,7 +76,7 @@ ParameterCounts count_parameters(const ModelConfig& c) {
   return p;
 }
 
-FlopCounts count_flops(const ModelConfig& c, int64_t seq_len) {
+FlopCounts count_flops(const ModelConfig& c, std::int64_t seq_len) {
   c.validate();
   const auto d = static_cast<double>(c.d_model);
   const auto layers = static_cast<double>(c.layers);

@@ -19,13 +19,13 @@
 namespace lab {
 
 struct ParameterCounts {
-  int64_t total = 0;                 // every parameter of the built model
-  int64_t embedding = 0;             // token embedding + learned positions + output head
-  int64_t non_embedding = 0;         // total - embedding
-  int64_t active = 0;                // parameters one token uses (see the conventions above)
-  int64_t active_non_embedding = 0;  // active - embedding
-  int64_t router = 0;                // router matrices of all MoE layers (inside non_embedding)
-  int64_t experts = 0;               // all experts' matrices of all MoE layers (0 for dense)
+  std::int64_t total = 0;                 // every parameter of the built model
+  std::int64_t embedding = 0;             // token embedding + learned positions + output head
+  std::int64_t non_embedding = 0;         // total - embedding
+  std::int64_t active = 0;                // parameters one token uses (see the conventions above)
+  std::int64_t active_non_embedding = 0;  // active - embedding
+  std::int64_t router = 0;                // router matrices of all MoE layers (inside non_embedding)
+  std::int64_t experts = 0;               // all experts' matrices of all MoE layers (0 for dense)
 };
 
 // Forward and training FLOPs per token for one sequence length.
@@ -40,7 +40,7 @@ struct FlopCounts {
 };
 
 ParameterCounts count_parameters(const ModelConfig& config);
-FlopCounts count_flops(const ModelConfig& config, int64_t seq_len);
+FlopCounts count_flops(const ModelConfig& config, std::int64_t seq_len);
 
 // Average number of experts one token reaches: top_k (token choice) or capacity_factor * top_k.
 double active_experts_per_token(const ModelConfig& config);

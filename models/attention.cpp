@@ -11,14 +11,14 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(const ModelConfig& config)
     : heads(config.heads),
       head_dim(config.d_model / config.heads),
       rope(config.positions == PositionKind::rope) {
-  const int64_t d = config.d_model;
+  const std::int64_t d = config.d_model;
   qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(d, 3 * d).bias(false)));
   proj = register_module("proj", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
 }
 
-std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t t, int64_t head_dim, int64_t offset,
+std::pair<torch::Tensor, torch::Tensor> rope_tables(std::int64_t t, std::int64_t head_dim, std::int64_t offset,
                                                     const torch::TensorOptions& options) {
-  const int64_t half = head_dim / 2;
+  const std::int64_t half = head_dim / 2;
   const auto f32 = options.dtype(torch::kFloat32);
   torch::Tensor inv_freq =
       torch::pow(10000.0, -torch::arange(half, f32) * (2.0 / static_cast<double>(head_dim)));
@@ -26,8 +26,8 @@ std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t t, int64_t head_dim,
   return {angle.cos(), angle.sin()};
 }
 
-torch::Tensor apply_rope(const torch::Tensor& x, int64_t offset) {
-  const int64_t half = x.size(3) / 2;
+torch::Tensor apply_rope(const torch::Tensor& x, std::int64_t offset) {
+  const std::int64_t half = x.size(3) / 2;
   auto [cos_f32, sin_f32] = rope_tables(x.size(2), x.size(3), offset, x.options());
   torch::Tensor cos = cos_f32.to(x.scalar_type());  // [T, Dh/2]
   torch::Tensor sin = sin_f32.to(x.scalar_type());
@@ -37,8 +37,8 @@ torch::Tensor apply_rope(const torch::Tensor& x, int64_t offset) {
 }
 
 torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* cache) {
-  const int64_t b = x.size(0), t = x.size(1), d = x.size(2);
-  const int64_t past = cache ? cache->length() : 0;
+  const std::int64_t b = x.size(0), t = x.size(1), d = x.size(2);
+  const std::int64_t past = cache ? cache->length() : 0;
   torch::Tensor packed = linear_projection(x, qkv->weight);  // [B, T, 3D]
   if (cache == nullptr && fused_attention_applies(packed, heads, rope)) {
     return linear_projection(fused_causal_attention(packed, heads, rope), proj->weight);
@@ -59,7 +59,7 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* 
     cache->k = k.detach();
     cache->v = v.detach();
   }
-  const int64_t s = past + t;
+  const std::int64_t s = past + t;
   // scores: [B, H, T, S]; query i sits at absolute position past + i and sees keys 0 .. past + i.
   torch::Tensor scores =
       torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(head_dim)));

@@ -13,7 +13,7 @@
 namespace lab::cpu {
 namespace {
 
-constexpr int64_t kBlock = 16;  // scores are computed 16 keys at a time, one vector
+constexpr std::int64_t kBlock = 16;  // scores are computed 16 keys at a time, one vector
 using Block = Vec<kBlock>;
 
 // exp(x) for x <= 0 (a score minus its row's maximum), 16 lanes: Cephes' single-precision
@@ -37,23 +37,23 @@ LAB_INLINE Block exp_nonpositive(Block x) {
   return p * scale;
 }
 
-LAB_INLINE int64_t padded(int64_t t) { return (t + kBlock - 1) / kBlock * kBlock; }
+LAB_INLINE std::int64_t padded(std::int64_t t) { return (t + kBlock - 1) / kBlock * kBlock; }
 
 // One row of dh values from src to dst, rotated by the angles whose (cos, sin) are c, sn (cos null:
 // copied): the pairs (i, i + dh/2) turn by +angle, or by -angle with `inverse` (the rotation's
 // transpose, for gradients), as apply_rope.
-template <int64_t DH>
-LAB_INLINE void rotate_row(const float* __restrict src, int64_t dh, const float* __restrict c,
+template <std::int64_t DH>
+LAB_INLINE void rotate_row(const float* __restrict src, std::int64_t dh, const float* __restrict c,
                            const float* __restrict sn, bool inverse, float* __restrict dst) {
   if (c == nullptr) {
     if (dh == DH) {
       store<DH>(dst, load<DH>(src));
     } else {
-      for (int64_t i = 0; i < dh; ++i) dst[i] = src[i];
+      for (std::int64_t i = 0; i < dh; ++i) dst[i] = src[i];
     }
     return;
   }
-  const int64_t half = dh / 2;
+  const std::int64_t half = dh / 2;
   if (dh == DH) {  // whole vectors of DH / 2
     const Vec<DH / 2> x1 = load<DH / 2>(src), x2 = load<DH / 2>(src + DH / 2);
     const Vec<DH / 2> cv = load<DH / 2>(c), sv = inverse ? -load<DH / 2>(sn) : load<DH / 2>(sn);
@@ -61,7 +61,7 @@ LAB_INLINE void rotate_row(const float* __restrict src, int64_t dh, const float*
     store<DH / 2>(dst + DH / 2, x2 * cv + x1 * sv);
     return;
   }
-  for (int64_t i = 0; i < half; ++i) {
+  for (std::int64_t i = 0; i < half; ++i) {
     const float x1 = src[i], x2 = src[half + i], si = inverse ? -sn[i] : sn[i];
     dst[i] = x1 * c[i] - x2 * si;
     dst[half + i] = x2 * c[i] + x1 * si;
@@ -70,14 +70,14 @@ LAB_INLINE void rotate_row(const float* __restrict src, int64_t dh, const float*
 
 // Part `part` (0 queries, 1 keys, 2 values) of head h of sequence b out of qkv into out [T][DH]
 // (the head's dh values, zero-padded to DH), rotated when cos is set.
-template <int64_t DH>
-LAB_INLINE void load_head(const float* __restrict qkv, const AttentionShape& s, int64_t b, int64_t part,
-                          int64_t h, const float* __restrict cos, const float* __restrict sin,
+template <std::int64_t DH>
+LAB_INLINE void load_head(const float* __restrict qkv, const AttentionShape& s, std::int64_t b, std::int64_t part,
+                          std::int64_t h, const float* __restrict cos, const float* __restrict sin,
                           float* __restrict out) {
-  const int64_t dh = s.head_dim, half = dh / 2, d = s.heads * dh;
-  for (int64_t t = 0; t < s.seq; ++t) {
+  const std::int64_t dh = s.head_dim, half = dh / 2, d = s.heads * dh;
+  for (std::int64_t t = 0; t < s.seq; ++t) {
     float* __restrict dst = out + t * DH;
-    for (int64_t i = dh; i < DH; ++i) dst[i] = 0.0f;
+    for (std::int64_t i = dh; i < DH; ++i) dst[i] = 0.0f;
     rotate_row<DH>(qkv + ((b * s.seq + t) * 3 + part) * d + h * dh, dh, cos ? cos + t * half : nullptr,
                    sin ? sin + t * half : nullptr, false, dst);
   }
@@ -85,49 +85,49 @@ LAB_INLINE void load_head(const float* __restrict qkv, const AttentionShape& s, 
 
 // The gradient of load_head: g [T][DH] with respect to the rotated values, back through the rotation
 // into part `part` of head h of sequence b of dqkv.
-template <int64_t DH>
-LAB_INLINE void store_head_grad(const float* __restrict g, const AttentionShape& s, int64_t b, int64_t part,
-                                int64_t h, const float* __restrict cos, const float* __restrict sin,
+template <std::int64_t DH>
+LAB_INLINE void store_head_grad(const float* __restrict g, const AttentionShape& s, std::int64_t b, std::int64_t part,
+                                std::int64_t h, const float* __restrict cos, const float* __restrict sin,
                                 float* __restrict dqkv) {
-  const int64_t dh = s.head_dim, half = dh / 2, d = s.heads * dh;
-  for (int64_t t = 0; t < s.seq; ++t) {
+  const std::int64_t dh = s.head_dim, half = dh / 2, d = s.heads * dh;
+  for (std::int64_t t = 0; t < s.seq; ++t) {
     rotate_row<DH>(g + t * DH, dh, cos ? cos + t * half : nullptr, sin ? sin + t * half : nullptr, true,
                    dqkv + ((b * s.seq + t) * 3 + part) * d + h * dh);
   }
 }
 
 // x [T][DH] -> out [DH][Tp], zero in the padding columns T .. Tp-1.
-template <int64_t DH>
-LAB_INLINE void transpose_padded(const float* __restrict x, int64_t t, int64_t tp, float* __restrict out) {
-  for (int64_t d = 0; d < DH; ++d) {
-    for (int64_t i = 0; i < t; ++i) out[d * tp + i] = x[i * DH + d];
-    for (int64_t i = t; i < tp; ++i) out[d * tp + i] = 0.0f;
+template <std::int64_t DH>
+LAB_INLINE void transpose_padded(const float* __restrict x, std::int64_t t, std::int64_t tp, float* __restrict out) {
+  for (std::int64_t d = 0; d < DH; ++d) {
+    for (std::int64_t i = 0; i < t; ++i) out[d * tp + i] = x[i * DH + d];
+    for (std::int64_t i = t; i < tp; ++i) out[d * tp + i] = 0.0f;
   }
 }
 
 // Rows of more than 16 floats are done 16 lanes at a time (one AVX-512 register); rows r, r+1, ...
 // go to kParts partial sums (four vectors in all), so that the additions do not wait on each other.
-template <int64_t DH, typename Weight>
-LAB_INLINE void weighted_rows(const float* __restrict x, int64_t first, int64_t last, Weight w,
+template <std::int64_t DH, typename Weight>
+LAB_INLINE void weighted_rows(const float* __restrict x, std::int64_t first, std::int64_t last, Weight w,
                               float* __restrict out) {
-  constexpr int64_t kWidth = DH < kBlock ? DH : kBlock, kChunks = DH / kWidth;
-  constexpr int64_t kParts = kChunks >= 4 ? 1 : 4 / kChunks;
+  constexpr std::int64_t kWidth = DH < kBlock ? DH : kBlock, kChunks = DH / kWidth;
+  constexpr std::int64_t kParts = kChunks >= 4 ? 1 : 4 / kChunks;
   Vec<kWidth> acc[kParts][kChunks] = {};
-  int64_t r = first;
+  std::int64_t r = first;
   for (; r + kParts <= last; r += kParts) {
-    for (int64_t part = 0; part < kParts; ++part) {
+    for (std::int64_t part = 0; part < kParts; ++part) {
       const float weight = w(r + part);
-      for (int64_t c = 0; c < kChunks; ++c)
+      for (std::int64_t c = 0; c < kChunks; ++c)
         acc[part][c] += weight * load<kWidth>(x + (r + part) * DH + c * kWidth);
     }
   }
   for (; r < last; ++r) {
     const float weight = w(r);
-    for (int64_t c = 0; c < kChunks; ++c) acc[0][c] += weight * load<kWidth>(x + r * DH + c * kWidth);
+    for (std::int64_t c = 0; c < kChunks; ++c) acc[0][c] += weight * load<kWidth>(x + r * DH + c * kWidth);
   }
-  for (int64_t c = 0; c < kChunks; ++c) {
+  for (std::int64_t c = 0; c < kChunks; ++c) {
     Vec<kWidth> total = acc[0][c];
-    for (int64_t part = 1; part < kParts; ++part) total += acc[part][c];
+    for (std::int64_t part = 1; part < kParts; ++part) total += acc[part][c];
     store<kWidth>(out + c * kWidth, total);
   }
 }
@@ -139,18 +139,18 @@ LAB_INLINE void weighted_rows(const float* __restrict x, int64_t first, int64_t 
 // keys) read it one weight at a time.
 using Lanes = typename VecOf<kBlock>::ints;
 
-LAB_INLINE Lanes lane_indices(int64_t first) {
+LAB_INLINE Lanes lane_indices(std::int64_t first) {
   Lanes lanes;
-  for (int64_t l = 0; l < kBlock; ++l) lanes[l] = static_cast<std::int32_t>(first + l);
+  for (std::int64_t l = 0; l < kBlock; ++l) lanes[l] = static_cast<std::int32_t>(first + l);
   return lanes;
 }
 
 // s = sum_d a[d] * bt[d][i0 .. i0+16): one key's (or value's) row a against 16 columns of bt [DH][Tp].
-template <int64_t DH>
-LAB_INLINE Block against_lanes(const float* __restrict a, const float* __restrict bt, int64_t tp,
-                               int64_t i0) {
+template <std::int64_t DH>
+LAB_INLINE Block against_lanes(const float* __restrict a, const float* __restrict bt, std::int64_t tp,
+                               std::int64_t i0) {
   Block s0 = {}, s1 = {};
-  for (int64_t d = 0; d + 1 < DH; d += 2) {
+  for (std::int64_t d = 0; d + 1 < DH; d += 2) {
     s0 += a[d] * load<kBlock>(bt + d * tp + i0);
     s1 += a[d + 1] * load<kBlock>(bt + (d + 1) * tp + i0);
   }
@@ -158,12 +158,12 @@ LAB_INLINE Block against_lanes(const float* __restrict a, const float* __restric
   return s0 + s1;
 }
 
-template <int64_t DH>
+template <std::int64_t DH>
 LAB_INLINE void forward_impl(const float* __restrict qkv, const float* __restrict cos,
-                             const float* __restrict sin, const AttentionShape& s, int64_t pair,
+                             const float* __restrict sin, const AttentionShape& s, std::int64_t pair,
                              float* __restrict pt, float* __restrict y) {
-  const int64_t dh = s.head_dim, t = s.seq, tp = padded(t), d = s.heads * dh;
-  const int64_t b = pair / s.heads, h = pair % s.heads;
+  const std::int64_t dh = s.head_dim, t = s.seq, tp = padded(t), d = s.heads * dh;
+  const std::int64_t b = pair / s.heads, h = pair % s.heads;
   float* __restrict q = scratch(3 * t * DH + DH * tp + DH);
   float* __restrict k = q + t * DH;
   float* __restrict v = k + t * DH;
@@ -175,41 +175,41 @@ LAB_INLINE void forward_impl(const float* __restrict qkv, const float* __restric
   transpose_padded<DH>(q, t, tp, qt);
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
   const Block minus_infinity = Block{} - std::numeric_limits<float>::infinity();
-  for (int64_t i0 = 0; i0 < t; i0 += kBlock) {
-    const int64_t keys = std::min(i0 + kBlock, t);  // the keys any of these queries sees
+  for (std::int64_t i0 = 0; i0 < t; i0 += kBlock) {
+    const std::int64_t keys = std::min(i0 + kBlock, t);  // the keys any of these queries sees
     const Lanes query = lane_indices(i0);           // padding lanes (>= T) see every key: finite, unread
     Block max = minus_infinity;
-    for (int64_t j = 0; j < keys; ++j) {
+    for (std::int64_t j = 0; j < keys; ++j) {
       Block score = against_lanes<DH>(k + j * DH, qt, tp, i0);
       score = query >= static_cast<std::int32_t>(j) ? score : minus_infinity;
       store<kBlock>(pt + j * tp + i0, score);
       max = score > max ? score : max;
     }
     Block total = {};
-    for (int64_t j = 0; j < keys; ++j) {
+    for (std::int64_t j = 0; j < keys; ++j) {
       Block e = exp_nonpositive(load<kBlock>(pt + j * tp + i0) * scale - max * scale);
       e = query >= static_cast<std::int32_t>(j) ? e : Block{};
       store<kBlock>(pt + j * tp + i0, e);
       total += e;
     }
     const Block inv = 1.0f / total;
-    for (int64_t j = 0; j < keys; ++j) store<kBlock>(pt + j * tp + i0, load<kBlock>(pt + j * tp + i0) * inv);
-    for (int64_t j = keys; j < t; ++j) store<kBlock>(pt + j * tp + i0, Block{});
+    for (std::int64_t j = 0; j < keys; ++j) store<kBlock>(pt + j * tp + i0, load<kBlock>(pt + j * tp + i0) * inv);
+    for (std::int64_t j = keys; j < t; ++j) store<kBlock>(pt + j * tp + i0, Block{});
   }
-  for (int64_t i = 0; i < t; ++i) {
+  for (std::int64_t i = 0; i < t; ++i) {
     weighted_rows<DH>(
-        v, 0, i + 1, [&](int64_t j) { return pt[j * tp + i]; }, out);
-    for (int64_t e = 0; e < dh; ++e) y[(b * t + i) * d + h * dh + e] = out[e];
+        v, 0, i + 1, [&](std::int64_t j) { return pt[j * tp + i]; }, out);
+    for (std::int64_t e = 0; e < dh; ++e) y[(b * t + i) * d + h * dh + e] = out[e];
   }
 }
 
-template <int64_t DH>
+template <std::int64_t DH>
 LAB_INLINE void backward_impl(const float* __restrict qkv, const float* __restrict cos,
                               const float* __restrict sin, const float* __restrict pt,
-                              const float* __restrict dout, const AttentionShape& s, int64_t pair,
+                              const float* __restrict dout, const AttentionShape& s, std::int64_t pair,
                               float* __restrict dqkv) {
-  const int64_t dh = s.head_dim, t = s.seq, tp = padded(t), d = s.heads * dh;
-  const int64_t b = pair / s.heads, h = pair % s.heads;
+  const std::int64_t dh = s.head_dim, t = s.seq, tp = padded(t), d = s.heads * dh;
+  const std::int64_t b = pair / s.heads, h = pair % s.heads;
   float* __restrict q = scratch(7 * t * DH + DH * tp + t * tp);
   float* __restrict k = q + t * DH;
   float* __restrict v = k + t * DH;
@@ -222,35 +222,35 @@ LAB_INLINE void backward_impl(const float* __restrict qkv, const float* __restri
   load_head<DH>(qkv, s, b, 0, h, cos, sin, q);
   load_head<DH>(qkv, s, b, 1, h, cos, sin, k);
   load_head<DH>(qkv, s, b, 2, h, nullptr, nullptr, v);
-  for (int64_t i = 0; i < t; ++i) {
-    for (int64_t e = 0; e < dh; ++e) dy[i * DH + e] = dout[(b * t + i) * d + h * dh + e];
-    for (int64_t e = dh; e < DH; ++e) dy[i * DH + e] = 0.0f;
+  for (std::int64_t i = 0; i < t; ++i) {
+    for (std::int64_t e = 0; e < dh; ++e) dy[i * DH + e] = dout[(b * t + i) * d + h * dh + e];
+    for (std::int64_t e = dh; e < DH; ++e) dy[i * DH + e] = 0.0f;
   }
   transpose_padded<DH>(dy, t, tp, dyt);
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
-  for (int64_t i0 = 0; i0 < t; i0 += kBlock) {
-    const int64_t keys = std::min(i0 + kBlock, t);
+  for (std::int64_t i0 = 0; i0 < t; i0 += kBlock) {
+    const std::int64_t keys = std::min(i0 + kBlock, t);
     Block dot = {};  // per query: sum_j P_ij dP_ij
-    for (int64_t j = 0; j < keys; ++j) {
+    for (std::int64_t j = 0; j < keys; ++j) {
       const Block dp = against_lanes<DH>(v + j * DH, dyt, tp, i0);  // dP: values against output gradients
       store<kBlock>(dst + j * tp + i0, dp);
       dot += load<kBlock>(pt + j * tp + i0) * dp;
     }
-    for (int64_t j = 0; j < keys; ++j) {  // zero where P is: above the diagonal
+    for (std::int64_t j = 0; j < keys; ++j) {  // zero where P is: above the diagonal
       const Block pj = load<kBlock>(pt + j * tp + i0);
       store<kBlock>(dst + j * tp + i0, pj * (load<kBlock>(dst + j * tp + i0) - dot) * scale);
     }
-    for (int64_t j = keys; j < t; ++j) store<kBlock>(dst + j * tp + i0, Block{});
+    for (std::int64_t j = keys; j < t; ++j) store<kBlock>(dst + j * tp + i0, Block{});
   }
-  for (int64_t i = 0; i < t; ++i) {
+  for (std::int64_t i = 0; i < t; ++i) {
     weighted_rows<DH>(
-        k, 0, i + 1, [&](int64_t j) { return dst[j * tp + i]; }, dq + i * DH);
+        k, 0, i + 1, [&](std::int64_t j) { return dst[j * tp + i]; }, dq + i * DH);
   }
-  for (int64_t j = 0; j < t; ++j) {  // key and value j get gradient from the queries i >= j
+  for (std::int64_t j = 0; j < t; ++j) {  // key and value j get gradient from the queries i >= j
     weighted_rows<DH>(
-        q, j, t, [&](int64_t i) { return dst[j * tp + i]; }, dk + j * DH);
+        q, j, t, [&](std::int64_t i) { return dst[j * tp + i]; }, dk + j * DH);
     weighted_rows<DH>(
-        dy, j, t, [&](int64_t i) { return pt[j * tp + i]; }, dv + j * DH);
+        dy, j, t, [&](std::int64_t i) { return pt[j * tp + i]; }, dv + j * DH);
   }
   store_head_grad<DH>(dq, s, b, 0, h, cos, sin, dqkv);
   store_head_grad<DH>(dk, s, b, 1, h, cos, sin, dqkv);
@@ -259,46 +259,46 @@ LAB_INLINE void backward_impl(const float* __restrict qkv, const float* __restri
 
 // Asks for `floats` floats from `x` on into the cache, in order: a sequence's rows are contiguous, and
 // reading them head by head (64 bytes of every row) would otherwise wait on memory at every row.
-LAB_INLINE void prefetch(const float* x, int64_t floats) {
-  for (int64_t i = 0; i < floats; i += 16) __builtin_prefetch(x + i);
+LAB_INLINE void prefetch(const float* x, std::int64_t floats) {
+  for (std::int64_t i = 0; i < floats; i += 16) __builtin_prefetch(x + i);
 }
 
-template <int64_t DH>
+template <std::int64_t DH>
 LAB_INLINE void forward_sequence(const float* __restrict qkv, const float* __restrict cos,
-                                 const float* __restrict sin, const AttentionShape& s, int64_t b,
+                                 const float* __restrict sin, const AttentionShape& s, std::int64_t b,
                                  float* __restrict p, float* __restrict y) {
-  const int64_t rows = s.seq * 3 * s.heads * s.head_dim;
+  const std::int64_t rows = s.seq * 3 * s.heads * s.head_dim;
   prefetch(qkv + b * rows, rows);
-  for (int64_t h = 0; h < s.heads; ++h) {
-    const int64_t pair = b * s.heads + h;
+  for (std::int64_t h = 0; h < s.heads; ++h) {
+    const std::int64_t pair = b * s.heads + h;
     forward_impl<DH>(qkv, cos, sin, s, pair, p + pair * s.seq * padded(s.seq), y);
   }
 }
 
-template <int64_t DH>
+template <std::int64_t DH>
 LAB_INLINE void backward_sequence(const float* __restrict qkv, const float* __restrict cos,
                                   const float* __restrict sin, const float* __restrict p,
-                                  const float* __restrict dout, const AttentionShape& s, int64_t b,
+                                  const float* __restrict dout, const AttentionShape& s, std::int64_t b,
                                   float* __restrict dqkv) {
-  const int64_t rows = s.seq * 3 * s.heads * s.head_dim;
+  const std::int64_t rows = s.seq * 3 * s.heads * s.head_dim;
   prefetch(qkv + b * rows, rows);
   prefetch(dout + b * rows / 3, rows / 3);
   prefetch(p + b * s.heads * s.seq * padded(s.seq), s.heads * s.seq * padded(s.seq));  // saved long ago
-  for (int64_t h = 0; h < s.heads; ++h) {
-    const int64_t pair = b * s.heads + h;
+  for (std::int64_t h = 0; h < s.heads; ++h) {
+    const std::int64_t pair = b * s.heads + h;
     backward_impl<DH>(qkv, cos, sin, p + pair * s.seq * padded(s.seq), dout, s, pair, dqkv);
   }
 }
 
 }  // namespace
 
-int64_t padded_seq(int64_t seq) { return padded(seq); }
+std::int64_t padded_seq(std::int64_t seq) { return padded(seq); }
 
 // Head dimensions are padded with zeros to 4, 8, 16, 32 or 64 lanes (fused_attention_applies admits
 // at most 64): zero lanes add nothing to any product.
 LAB_CPU_CLONES void attention_forward(const float* qkv, const float* cos, const float* sin,
-                                      const AttentionShape& shape, int64_t b, float* p, float* y) {
-  const int64_t dh = shape.head_dim;
+                                      const AttentionShape& shape, std::int64_t b, float* p, float* y) {
+  const std::int64_t dh = shape.head_dim;
   if (dh <= 4) return forward_sequence<4>(qkv, cos, sin, shape, b, p, y);
   if (dh <= 8) return forward_sequence<8>(qkv, cos, sin, shape, b, p, y);
   if (dh <= 16) return forward_sequence<16>(qkv, cos, sin, shape, b, p, y);
@@ -307,9 +307,9 @@ LAB_CPU_CLONES void attention_forward(const float* qkv, const float* cos, const 
 }
 
 LAB_CPU_CLONES void attention_backward(const float* qkv, const float* cos, const float* sin, const float* p,
-                                       const float* dout, const AttentionShape& shape, int64_t b,
+                                       const float* dout, const AttentionShape& shape, std::int64_t b,
                                        float* dqkv) {
-  const int64_t dh = shape.head_dim;
+  const std::int64_t dh = shape.head_dim;
   if (dh <= 4) return backward_sequence<4>(qkv, cos, sin, p, dout, shape, b, dqkv);
   if (dh <= 8) return backward_sequence<8>(qkv, cos, sin, p, dout, shape, b, dqkv);
   if (dh <= 16) return backward_sequence<16>(qkv, cos, sin, p, dout, shape, b, dqkv);

@@ -15,19 +15,19 @@
 namespace lab::cpu {
 
 struct AttentionShape {
-  int64_t batch, seq, heads, head_dim;
+  std::int64_t batch, seq, heads, head_dim;
 };
 
 // The softmax's row length: T rounded up to whole vectors of 16.
-int64_t padded_seq(int64_t seq);
+std::int64_t padded_seq(std::int64_t seq);
 
 // Sequence b, every head: its softmax rows into p and its outputs into y.
 void attention_forward(const float* qkv, const float* cos, const float* sin, const AttentionShape& shape,
-                       int64_t b, float* p, float* y);
+                       std::int64_t b, float* p, float* y);
 
 // Sequence b's share of the input gradient: its rows of dqkv (queries, keys, values), every element
 // of them written.
 void attention_backward(const float* qkv, const float* cos, const float* sin, const float* p,
-                        const float* dout, const AttentionShape& shape, int64_t b, float* dqkv);
+                        const float* dout, const AttentionShape& shape, std::int64_t b, float* dqkv);
 
 }  // namespace lab::cpu

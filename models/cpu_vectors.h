@@ -21,27 +21,27 @@
 
 namespace lab::cpu {
 
-template <int64_t N>
+template <std::int64_t N>
 struct VecOf {
   typedef float type __attribute__((vector_size(N * sizeof(float))));
   typedef std::int32_t ints __attribute__((vector_size(N * sizeof(std::int32_t))));
 };
-template <int64_t N>
+template <std::int64_t N>
 using Vec = typename VecOf<N>::type;
 
-template <int64_t N>
+template <std::int64_t N>
 LAB_INLINE Vec<N> load(const float* p) {
   Vec<N> v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-template <int64_t N>
+template <std::int64_t N>
 LAB_INLINE void store(float* p, Vec<N> v) {
   std::memcpy(p, &v, sizeof v);
 }
 
 // A per-thread buffer of at least `floats` floats (kept between calls).
-inline float* scratch(int64_t floats) {
+inline float* scratch(std::int64_t floats) {
   thread_local std::vector<float> buffer;
   if (buffer.size() < static_cast<size_t>(floats)) buffer.resize(static_cast<size_t>(floats));
   return buffer.data();

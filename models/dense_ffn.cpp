@@ -4,7 +4,7 @@
 
 namespace lab {
 
-DenseFfnImpl::DenseFfnImpl(int64_t d_model, int64_t width, ActivationKind activation_)
+DenseFfnImpl::DenseFfnImpl(std::int64_t d_model, std::int64_t width, ActivationKind activation_)
     : activation(activation_) {
   w1 = register_module("w1", torch::nn::Linear(torch::nn::LinearOptions(d_model, width).bias(false)));
   if (activation == ActivationKind::swiglu) {

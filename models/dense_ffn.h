@@ -8,7 +8,7 @@
 namespace lab {
 
 struct DenseFfnImpl : torch::nn::Module {
-  DenseFfnImpl(int64_t d_model, int64_t width, ActivationKind activation);
+  DenseFfnImpl(std::int64_t d_model, std::int64_t width, ActivationKind activation);
   torch::Tensor forward(const torch::Tensor& x);  // x: [..., D] -> [..., D]
 
   ActivationKind activation;

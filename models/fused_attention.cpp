@@ -26,13 +26,13 @@ Rope make_rope(const cpu::AttentionShape& s, bool rope) {
   return {cos.contiguous(), sin.contiguous()};
 }
 
-cpu::AttentionShape shape_of(const torch::Tensor& qkv, int64_t heads) {
+cpu::AttentionShape shape_of(const torch::Tensor& qkv, std::int64_t heads) {
   return {qkv.size(0), qkv.size(1), heads, qkv.size(2) / (3 * heads)};
 }
 
 struct CausalAttentionFunction : torch::autograd::Function<CausalAttentionFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& qkv_in,
-                               int64_t heads, bool rope) {
+                               std::int64_t heads, bool rope) {
     RECORD_FUNCTION("lab::fused_causal_attention", std::vector<c10::IValue>({qkv_in}));
     const torch::Tensor qkv = qkv_in.contiguous();
     const cpu::AttentionShape s = shape_of(qkv, heads);
@@ -43,8 +43,8 @@ struct CausalAttentionFunction : torch::autograd::Function<CausalAttentionFuncti
     const float* x = qkv.data_ptr<float>();
     float* yp = y.data_ptr<float>();
     float* pp = p.data_ptr<float>();
-    at::parallel_for(0, s.batch, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b) cpu::attention_forward(x, tables.c(), tables.s(), s, b, pp, yp);
+    at::parallel_for(0, s.batch, 1, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t b = begin; b < end; ++b) cpu::attention_forward(x, tables.c(), tables.s(), s, b, pp, yp);
     });
     ctx->save_for_backward({qkv, p});
     ctx->saved_data["heads"] = heads;
@@ -57,7 +57,7 @@ struct CausalAttentionFunction : torch::autograd::Function<CausalAttentionFuncti
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor& qkv = saved[0];
     const torch::Tensor& p = saved[1];
-    const int64_t heads = ctx->saved_data["heads"].toInt();
+    const std::int64_t heads = ctx->saved_data["heads"].toInt();
     const bool rope = ctx->saved_data["rope"].toBool();
     const cpu::AttentionShape s = shape_of(qkv, heads);
     const Rope tables = make_rope(s, rope);
@@ -67,8 +67,8 @@ struct CausalAttentionFunction : torch::autograd::Function<CausalAttentionFuncti
     const float* pp = p.data_ptr<float>();
     const float* g = dout.data_ptr<float>();
     float* dx = dqkv.data_ptr<float>();
-    at::parallel_for(0, s.batch, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b)
+    at::parallel_for(0, s.batch, 1, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t b = begin; b < end; ++b)
         cpu::attention_backward(x, tables.c(), tables.s(), pp, g, s, b, dx);
     });
     return {dqkv, torch::Tensor(), torch::Tensor()};
@@ -77,15 +77,15 @@ struct CausalAttentionFunction : torch::autograd::Function<CausalAttentionFuncti
 
 }  // namespace
 
-bool fused_attention_applies(const torch::Tensor& qkv, int64_t heads, bool rope) {
+bool fused_attention_applies(const torch::Tensor& qkv, std::int64_t heads, bool rope) {
   if (kernels() != Kernels::fused) return false;
   if (!qkv.device().is_cpu() || qkv.scalar_type() != torch::kFloat32 || qkv.dim() != 3) return false;
   if (heads <= 0 || qkv.size(2) % (3 * heads) != 0) return false;
-  const int64_t head_dim = qkv.size(2) / (3 * heads);
+  const std::int64_t head_dim = qkv.size(2) / (3 * heads);
   return head_dim <= 64 && (!rope || head_dim % 2 == 0);
 }
 
-torch::Tensor fused_causal_attention(const torch::Tensor& qkv, int64_t heads, bool rope) {
+torch::Tensor fused_causal_attention(const torch::Tensor& qkv, std::int64_t heads, bool rope) {
   return CausalAttentionFunction::apply(qkv, heads, rope);
 }
 

@@ -19,11 +19,11 @@ namespace lab {
 // True when the fused kernel can run this input: fp32, on the CPU, heads of at most 64 dimensions (an
 // even number with `rope`), and the fused kernels selected (models/kernels.h). Other inputs take the
 // plain composition.
-bool fused_attention_applies(const torch::Tensor& qkv, int64_t heads, bool rope);
+bool fused_attention_applies(const torch::Tensor& qkv, std::int64_t heads, bool rope);
 
 // qkv: [B, T, 3D] (queries, keys, values of every head, as the qkv projection writes them), positions
 // 0 .. T-1, D = heads * Dh. Returns [B, T, D]: every query attends to the keys at its own and earlier
 // positions, scores scaled by 1/sqrt(Dh). With `rope`, q and k are rotated first (apply_rope).
-torch::Tensor fused_causal_attention(const torch::Tensor& qkv, int64_t heads, bool rope);
+torch::Tensor fused_causal_attention(const torch::Tensor& qkv, std::int64_t heads, bool rope);
 
 }  // namespace lab

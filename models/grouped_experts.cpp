@@ -15,8 +15,8 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // Where each expert's rows start in the routed row list. rows: [E] -> offsets: [E + 1].
-std::vector<int64_t> offsets_of(const std::vector<int64_t>& rows) {
-  std::vector<int64_t> offsets(rows.size() + 1, 0);
+std::vector<std::int64_t> offsets_of(const std::vector<std::int64_t>& rows) {
+  std::vector<std::int64_t> offsets(rows.size() + 1, 0);
   for (size_t e = 0; e < rows.size(); ++e) offsets[e + 1] = offsets[e] + rows[e];
   return offsets;
 }
@@ -28,14 +28,14 @@ std::vector<int64_t> offsets_of(const std::vector<int64_t>& rows) {
 // barriers: on 2 cores the MoE layer at G = 8 took as long with 2 threads as with 1 when each product
 // used both. With one thread this is the plain loop over experts, in order.
 template <typename Body>
-void for_each_expert(const std::vector<int64_t>& offsets, std::vector<torch::Tensor>* accumulators,
+void for_each_expert(const std::vector<std::int64_t>& offsets, std::vector<torch::Tensor>* accumulators,
                      torch::IntArrayRef accumulator_sizes, torch::TensorOptions accumulator_options,
                      const Body& body) {
-  const auto experts = static_cast<int64_t>(offsets.size()) - 1;
-  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(torch::get_num_threads(), experts));
+  const auto experts = static_cast<std::int64_t>(offsets.size()) - 1;
+  const std::int64_t threads = std::max<std::int64_t>(1, std::min<std::int64_t>(torch::get_num_threads(), experts));
   // first[t]: the first expert of range t, where the rows before it reach t / threads of all rows.
-  std::vector<int64_t> first(threads + 1, experts);
-  for (int64_t t = 0, e = 0; t < threads; ++t) {
+  std::vector<std::int64_t> first(threads + 1, experts);
+  for (std::int64_t t = 0, e = 0; t < threads; ++t) {
     while (e < experts && offsets[e] * threads < offsets.back() * t) ++e;
     first[t] = e;
   }
@@ -43,15 +43,15 @@ void for_each_expert(const std::vector<int64_t>& offsets, std::vector<torch::Ten
   // OpenMP's threads do not inherit the caller's thread-local state (grad mode: no autograd inside a
   // Function's forward; autocast), so each takes a copy of it.
   const at::ThreadLocalState caller_state;
-  at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, threads, 1, [&](std::int64_t begin, std::int64_t end) {
     at::ThreadLocalStateGuard same_state(caller_state);
-    for (int64_t t = begin; t < end; ++t) {
+    for (std::int64_t t = begin; t < end; ++t) {
       torch::Tensor* acc = nullptr;
       if (accumulators) {
         acc = &(*accumulators)[t];
         if (!acc->defined()) *acc = torch::zeros(accumulator_sizes, accumulator_options);
       }
-      for (int64_t e = first[t]; e < first[t + 1]; ++e) {
+      for (std::int64_t e = first[t]; e < first[t + 1]; ++e) {
         if (offsets[e + 1] > offsets[e]) body(e, offsets[e], offsets[e + 1] - offsets[e], acc);
       }
     }
@@ -60,10 +60,10 @@ void for_each_expert(const std::vector<int64_t>& offsets, std::vector<torch::Ten
 
 // Per-expert weight gradients ([E, ...]) are written whole by every expert with rows; the others' are
 // zero. Allocating them with empty() and zeroing only those avoids a memset of every gradient.
-torch::Tensor expert_gradient_like(const torch::Tensor& weight, const std::vector<int64_t>& offsets) {
+torch::Tensor expert_gradient_like(const torch::Tensor& weight, const std::vector<std::int64_t>& offsets) {
   torch::Tensor grad = torch::empty_like(weight);
   for (size_t e = 0; e + 1 < offsets.size(); ++e) {
-    if (offsets[e + 1] == offsets[e]) grad[static_cast<int64_t>(e)].zero_();
+    if (offsets[e + 1] == offsets[e]) grad[static_cast<std::int64_t>(e)].zero_();
   }
   return grad;
 }
@@ -84,30 +84,30 @@ torch::Tensor sum_of(const std::vector<torch::Tensor>& accumulators, torch::IntA
 // the copy (three gathers of R rows per layer step: 98k rows at G = 8).
 torch::Tensor gather_rows(const torch::Tensor& x, const torch::Tensor& index) {
   if (!x.is_cpu()) return x.index_select(0, index);
-  const int64_t n = index.size(0);
+  const std::int64_t n = index.size(0);
   torch::Tensor out = torch::empty({n, x.size(1)}, x.options());
-  const int64_t* idx = index.data_ptr<int64_t>();
+  const std::int64_t* idx = index.data_ptr<std::int64_t>();
   const auto row_bytes = static_cast<size_t>(x.size(1) * x.element_size());
   const auto* src = static_cast<const char*>(x.data_ptr());
   auto* dst = static_cast<char*>(out.data_ptr());
-  for (int64_t i = 0; i < n; ++i) std::memcpy(dst + i * row_bytes, src + idx[i] * row_bytes, row_bytes);
+  for (std::int64_t i = 0; i < n; ++i) std::memcpy(dst + i * row_bytes, src + idx[i] * row_bytes, row_bytes);
   return out;
 }
 
 template <typename Acc, typename Src>
-void add_rows(Acc* acc, const int64_t* index, const Src* src, int64_t n, int64_t d) {
-  for (int64_t i = 0; i < n; ++i) {
+void add_rows(Acc* acc, const std::int64_t* index, const Src* src, std::int64_t n, std::int64_t d) {
+  for (std::int64_t i = 0; i < n; ++i) {
     Acc* a = acc + index[i] * d;
     const Src* s = src + i * d;
-    for (int64_t j = 0; j < d; ++j) a[j] += static_cast<Acc>(s[j]);
+    for (std::int64_t j = 0; j < d; ++j) a[j] += static_cast<Acc>(s[j]);
   }
 }
 
 // acc[index[i]] += src[i] for every row i, in acc's dtype. acc: [N, D] contiguous; src: [n, D].
 // On CPU a plain loop (index_add_ pays a TensorIterator per row, ~25% of the layer at G = 8).
 void scatter_add_rows(torch::Tensor& acc, const torch::Tensor& index, const torch::Tensor& src) {
-  const int64_t n = index.size(0), d = acc.size(1);
-  const int64_t* idx = index.data_ptr<int64_t>();
+  const std::int64_t n = index.size(0), d = acc.size(1);
+  const std::int64_t* idx = index.data_ptr<std::int64_t>();
   if (acc.is_cpu() && acc.scalar_type() == torch::kFloat32) {
     const torch::Tensor s = src.contiguous();
     switch (s.scalar_type()) {
@@ -134,16 +134,16 @@ struct GroupedExperts : torch::autograd::Function<GroupedExperts> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w1,
                                const torch::Tensor& w2, const c10::optional<torch::Tensor>& w3_opt,
                                const torch::Tensor& weight_of_row, const torch::Tensor& token_of_row,
-                               const std::vector<int64_t>& rows, bool swiglu) {
+                               const std::vector<std::int64_t>& rows, bool swiglu) {
     NoAutocastGuard no_autocast(x.device().type());  // dtypes were chosen by the caller
     const torch::Tensor w3 = w3_opt.value_or(torch::Tensor());
-    const int64_t r = token_of_row.size(0), w = w1.size(2);
-    const std::vector<int64_t> offsets = offsets_of(rows);
+    const std::int64_t r = token_of_row.size(0), w = w1.size(2);
+    const std::vector<std::int64_t> offsets = offsets_of(rows);
 
     // 1. Gather each expert's rows into a cache-sized block and project: pre (up) = xs_e @ w1[e] (w3[e]).
     torch::Tensor pre = torch::empty({r, w}, x.options());                            // [R, W]
     torch::Tensor up = swiglu ? torch::empty({r, w}, x.options()) : torch::Tensor();  // [R, W]
-    for_each_expert(offsets, nullptr, {}, {}, [&](int64_t e, int64_t first, int64_t n, torch::Tensor*) {
+    for_each_expert(offsets, nullptr, {}, {}, [&](std::int64_t e, std::int64_t first, std::int64_t n, torch::Tensor*) {
       torch::Tensor xs = gather_rows(x, token_of_row.narrow(0, first, n));  // [n, D]
       torch::Tensor pre_e = pre.narrow(0, first, n);
       torch::mm_out(pre_e, xs, w1[e]);
@@ -159,7 +159,7 @@ struct GroupedExperts : torch::autograd::Function<GroupedExperts> {
     const torch::TensorOptions acc = x.options().dtype(accumulation_dtype(x));
     std::vector<torch::Tensor> partial;
     for_each_expert(offsets, &partial, x.sizes(), acc,
-                    [&](int64_t e, int64_t first, int64_t n, torch::Tensor* y) {
+                    [&](std::int64_t e, std::int64_t first, std::int64_t n, torch::Tensor* y) {
                       torch::Tensor ys = torch::mm(hw.narrow(0, first, n), w2[e]);  // [n, D]
                       scatter_add_rows(*y, token_of_row.narrow(0, first, n), ys);
                     });
@@ -182,7 +182,7 @@ struct GroupedExperts : torch::autograd::Function<GroupedExperts> {
     const torch::Tensor pre = ctx->saved_data["pre"].toTensor();  // [R, W]
     const torch::Tensor h = ctx->saved_data["h"].toTensor();      // [R, W]
     const torch::Tensor hw = ctx->saved_data["hw"].toTensor();    // [R, W]
-    const std::vector<int64_t> offsets = offsets_of(ctx->saved_data["rows"].toIntVector());
+    const std::vector<std::int64_t> offsets = offsets_of(ctx->saved_data["rows"].toIntVector());
     const bool swiglu = ctx->saved_data["swiglu"].toBool();
     NoAutocastGuard no_autocast(x.device().type());
     const torch::Tensor grad_y = grad_outputs[0].to(x.scalar_type()).contiguous();  // [N, D]
@@ -191,7 +191,7 @@ struct GroupedExperts : torch::autograd::Function<GroupedExperts> {
     // w2[e]^T.
     torch::Tensor grad_w2 = expert_gradient_like(w2, offsets);  // [E, W, D]
     torch::Tensor grad_hw = torch::empty_like(hw);              // [R, W]
-    for_each_expert(offsets, nullptr, {}, {}, [&](int64_t e, int64_t first, int64_t n, torch::Tensor*) {
+    for_each_expert(offsets, nullptr, {}, {}, [&](std::int64_t e, std::int64_t first, std::int64_t n, torch::Tensor*) {
       torch::Tensor g = gather_rows(grad_y, token_of_row.narrow(0, first, n));  // [n, D]
       torch::Tensor grad_w2_e = grad_w2[e];
       torch::mm_out(grad_w2_e, hw.narrow(0, first, n).t(), g);
@@ -216,7 +216,7 @@ struct GroupedExperts : torch::autograd::Function<GroupedExperts> {
     const torch::TensorOptions acc = x.options().dtype(accumulation_dtype(x));
     std::vector<torch::Tensor> partial;
     for_each_expert(offsets, &partial, x.sizes(), acc,
-                    [&](int64_t e, int64_t first, int64_t n, torch::Tensor* grad_x) {
+                    [&](std::int64_t e, std::int64_t first, std::int64_t n, torch::Tensor* grad_x) {
                       const torch::Tensor tokens = token_of_row.narrow(0, first, n);
                       torch::Tensor xs = gather_rows(x, tokens);  // [n, D]
                       torch::Tensor gp = grad_pre.narrow(0, first, n);
@@ -241,7 +241,7 @@ struct GroupedExperts : torch::autograd::Function<GroupedExperts> {
 
 torch::Tensor grouped_experts(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& w2,
                               const torch::Tensor& w3, const torch::Tensor& weight_of_row,
-                              const torch::Tensor& token_of_row, const std::vector<int64_t>& rows_per_expert,
+                              const torch::Tensor& token_of_row, const std::vector<std::int64_t>& rows_per_expert,
                               ActivationKind activation) {
   c10::optional<torch::Tensor> w3_opt;  // an undefined Tensor is not a valid autograd input
   if (w3.defined()) w3_opt = w3;

@@ -7,20 +7,20 @@
 
 namespace lab {
 
-int64_t ModelConfig::moe_experts() const { return granularity > 0 ? expansion * granularity : experts; }
+std::int64_t ModelConfig::moe_experts() const { return granularity > 0 ? expansion * granularity : experts; }
 
-int64_t ModelConfig::moe_expert_width() const {
+std::int64_t ModelConfig::moe_expert_width() const {
   if (expert_width > 0) return expert_width;
   return granularity > 0 ? ffn_width() / granularity : ffn_width();
 }
 
-int64_t ModelConfig::moe_top_k() const { return granularity > 0 ? top_k * granularity : top_k; }
+std::int64_t ModelConfig::moe_top_k() const { return granularity > 0 ? top_k * granularity : top_k; }
 
-int64_t ModelConfig::expert_capacity(int64_t group_tokens) const {
+std::int64_t ModelConfig::expert_capacity(std::int64_t group_tokens) const {
   const double wanted = capacity_factor * static_cast<double>(moe_top_k()) *
                         static_cast<double>(group_tokens) / static_cast<double>(moe_experts());
-  const auto capacity = static_cast<int64_t>(std::ceil(wanted));
-  return std::clamp<int64_t>(capacity, 1, group_tokens);
+  const auto capacity = static_cast<std::int64_t>(std::ceil(wanted));
+  return std::clamp<std::int64_t>(capacity, 1, group_tokens);
 }
 
 void ModelConfig::validate() const {

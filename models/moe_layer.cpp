@@ -10,7 +10,7 @@ namespace lab {
 
 MoeLayerImpl::MoeLayerImpl(const ModelConfig& config_) : config(config_) {
   config.validate();
-  const int64_t e = config.moe_experts(), d = config.d_model, w = config.moe_expert_width();
+  const std::int64_t e = config.moe_experts(), d = config.d_model, w = config.moe_expert_width();
   // Plain initial values; the Transformer re-initialises every weight with its truncated normal.
   router = register_parameter("router", torch::randn({e, d}) / std::sqrt(static_cast<double>(d)));
   w1 = register_parameter("w1", torch::randn({e, d, w}) / std::sqrt(static_cast<double>(d)));
@@ -27,15 +27,15 @@ Routing MoeLayerImpl::route(const torch::Tensor& x) {
   if (config.router == RouterKind::token_choice) return route_token_choice(logits, config.moe_top_k());
   // Groups of group_size tokens; the batch's token count (any, with variable-length examples) leaves a
   // shorter last group, whose experts take the capacity of its size.
-  const int64_t n = x.size(0);
-  const int64_t group = config.group_size > 0 ? std::min(config.group_size, n) : n;
-  const int64_t tail = n % group;
+  const std::int64_t n = x.size(0);
+  const std::int64_t group = config.group_size > 0 ? std::min(config.group_size, n) : n;
+  const std::int64_t tail = n % group;
   return route_expert_choice(logits, group, config.expert_capacity(group),
                              tail > 0 ? config.expert_capacity(tail) : 0);
 }
 
 MoeOutput MoeLayerImpl::forward(const torch::Tensor& x) {
-  const int64_t d = x.size(-1);
+  const std::int64_t d = x.size(-1);
   torch::Tensor tokens = x.reshape({-1, d});  // [N, D]
   Routing r = route(tokens);
   // Under autocast the experts run in the autocast dtype; the casts are autograd ops, so gradients

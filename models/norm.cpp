@@ -2,7 +2,7 @@
 
 namespace lab {
 
-NormImpl::NormImpl(NormKind kind_, int64_t d_model) : kind(kind_) {
+NormImpl::NormImpl(NormKind kind_, std::int64_t d_model) : kind(kind_) {
   weight = register_parameter("weight", torch::ones({d_model}));
   if (kind == NormKind::layer_norm) bias = register_parameter("bias", torch::zeros({d_model}));
 }

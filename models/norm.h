@@ -9,7 +9,7 @@
 namespace lab {
 
 struct NormImpl : torch::nn::Module {
-  NormImpl(NormKind kind, int64_t d_model);
+  NormImpl(NormKind kind, std::int64_t d_model);
   torch::Tensor forward(const torch::Tensor& x);  // x: [..., D] -> [..., D]
 
   NormKind kind;

@@ -18,34 +18,34 @@ torch::Tensor entropy_of(const torch::Tensor& logits) {
   return -(log_p.exp() * log_p).sum(-1).mean();
 }
 
-std::vector<int64_t> to_vector(const torch::Tensor& counts) {
+std::vector<std::int64_t> to_vector(const torch::Tensor& counts) {
   torch::Tensor c = counts.to(torch::kCPU, torch::kInt64).contiguous();
-  return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+  return std::vector<std::int64_t>(c.data_ptr<std::int64_t>(), c.data_ptr<std::int64_t>() + c.numel());
 }
 
 // The permutation that sorts `expert` ([R] int64 in [0, E)) stably, and the count of each expert
 // ([E] int64). On CPU a counting sort, one pass to count and one to place (torch::sort's stable sort
 // took ~1.4 ms of a 40 ms MoE layer at 32k rows); elsewhere torch::sort and bincount.
-std::pair<torch::Tensor, torch::Tensor> stable_order_by_expert(const torch::Tensor& expert, int64_t experts) {
+std::pair<torch::Tensor, torch::Tensor> stable_order_by_expert(const torch::Tensor& expert, std::int64_t experts) {
   if (!expert.is_cpu()) {
     torch::Tensor order = std::get<1>(torch::sort(expert, /*stable=*/true, /*dim=*/0, /*descending=*/false));
     return {order, torch::bincount(expert, {}, experts)};
   }
   const torch::Tensor keys = expert.contiguous();
-  const int64_t rows = keys.size(0);
-  const int64_t* key = keys.data_ptr<int64_t>();
+  const std::int64_t rows = keys.size(0);
+  const std::int64_t* key = keys.data_ptr<std::int64_t>();
   torch::Tensor counts = torch::zeros({experts}, keys.options());
-  int64_t* count = counts.data_ptr<int64_t>();
-  for (int64_t i = 0; i < rows; ++i) {
+  std::int64_t* count = counts.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < rows; ++i) {
     TORCH_CHECK(key[i] >= 0 && key[i] < experts, "router: expert index ", key[i], " out of [0, ", experts,
                 ")");
     ++count[key[i]];
   }
-  std::vector<int64_t> next(experts, 0);  // where expert e's next row goes
-  for (int64_t e = 1; e < experts; ++e) next[e] = next[e - 1] + count[e - 1];
+  std::vector<std::int64_t> next(experts, 0);  // where expert e's next row goes
+  for (std::int64_t e = 1; e < experts; ++e) next[e] = next[e - 1] + count[e - 1];
   torch::Tensor order = torch::empty({rows}, keys.options());
-  int64_t* out = order.data_ptr<int64_t>();
-  for (int64_t i = 0; i < rows; ++i) out[next[key[i]]++] = i;
+  std::int64_t* out = order.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < rows; ++i) out[next[key[i]]++] = i;
   return {order, counts};
 }
 
@@ -54,27 +54,27 @@ std::pair<torch::Tensor, torch::Tensor> stable_order_by_expert(const torch::Tens
 // CPU an insertion into the k best of each row, parallel over tokens; ATen's topk took ~1.4 ms of a
 // 30 ms MoE layer at 64 experts top-8. Equal probabilities keep the lower expert first; NaN ones
 // come last (a token whose probabilities are all NaN takes experts 0..k-1).
-std::pair<torch::Tensor, torch::Tensor> top_k_experts(const torch::Tensor& probs, int64_t k) {
+std::pair<torch::Tensor, torch::Tensor> top_k_experts(const torch::Tensor& probs, std::int64_t k) {
   if (!probs.is_cpu() || probs.scalar_type() != torch::kFloat32) {
     auto [w, idx] = probs.topk(k, -1);
     return {w, idx};
   }
   const torch::Tensor p = probs.detach().contiguous();
-  const int64_t n = p.size(0), e = p.size(1);
+  const std::int64_t n = p.size(0), e = p.size(1);
   torch::Tensor idx = torch::empty({n, k}, p.options().dtype(torch::kInt64));
   const float* prob = p.data_ptr<float>();
-  int64_t* best = idx.data_ptr<int64_t>();
-  at::parallel_for(0, n, 256, [&](int64_t begin, int64_t end) {
+  std::int64_t* best = idx.data_ptr<std::int64_t>();
+  at::parallel_for(0, n, 256, [&](std::int64_t begin, std::int64_t end) {
     std::vector<float> value(k);
-    for (int64_t t = begin; t < end; ++t) {
+    for (std::int64_t t = begin; t < end; ++t) {
       const float* row = prob + t * e;
-      int64_t* chosen = best + t * k;
-      int64_t filled = 0;
-      for (int64_t j = 0; j < e; ++j) {
+      std::int64_t* chosen = best + t * k;
+      std::int64_t filled = 0;
+      for (std::int64_t j = 0; j < e; ++j) {
         const float v = row[j];
         if (filled == k && !(v > value[k - 1])) continue;
         if (std::isnan(v)) continue;
-        int64_t slot = filled < k ? filled++ : k - 1;  // shift the smaller ones down; equal ones stay ahead
+        std::int64_t slot = filled < k ? filled++ : k - 1;  // shift the smaller ones down; equal ones stay ahead
         for (; slot > 0 && value[slot - 1] < v; --slot) {
           value[slot] = value[slot - 1];
           chosen[slot] = chosen[slot - 1];
@@ -82,7 +82,7 @@ std::pair<torch::Tensor, torch::Tensor> top_k_experts(const torch::Tensor& probs
         value[slot] = v;
         chosen[slot] = j;
       }
-      for (int64_t j = 0; filled < k; ++j) {  // NaN probabilities: the first experts not yet chosen
+      for (std::int64_t j = 0; filled < k; ++j) {  // NaN probabilities: the first experts not yet chosen
         if (std::find(chosen, chosen + filled, j) == chosen + filled) chosen[filled++] = j;
       }
     }
@@ -92,8 +92,8 @@ std::pair<torch::Tensor, torch::Tensor> top_k_experts(const torch::Tensor& probs
 
 }  // namespace
 
-Routing route_token_choice(const torch::Tensor& logits, int64_t top_k) {
-  const int64_t n = logits.size(0), e = logits.size(1);
+Routing route_token_choice(const torch::Tensor& logits, std::int64_t top_k) {
+  const std::int64_t n = logits.size(0), e = logits.size(1);
   torch::Tensor probs = torch::softmax(logits, -1);   // [N, E]
   auto [top_w, top_e] = top_k_experts(probs, top_k);  // [N, k]
   top_w = top_w / top_w.sum(-1, /*keepdim=*/true);
@@ -115,10 +115,10 @@ Routing route_token_choice(const torch::Tensor& logits, int64_t top_k) {
   return r;
 }
 
-Routing route_expert_choice(const torch::Tensor& logits, int64_t group_size, int64_t capacity,
-                            int64_t tail_capacity) {
-  const int64_t n = logits.size(0), e = logits.size(1);
-  const int64_t groups = n / group_size, tail = n % group_size;
+Routing route_expert_choice(const torch::Tensor& logits, std::int64_t group_size, std::int64_t capacity,
+                            std::int64_t tail_capacity) {
+  const std::int64_t n = logits.size(0), e = logits.size(1);
+  const std::int64_t groups = n / group_size, tail = n % group_size;
   TORCH_CHECK(capacity >= 1 && capacity <= group_size, "expert choice: bad capacity ", capacity);
   TORCH_CHECK(tail == 0 || (tail_capacity >= 1 && tail_capacity <= tail), "expert choice: bad capacity ",
               tail_capacity, " for the last group of ", tail, " tokens");
@@ -135,7 +135,7 @@ Routing route_expert_choice(const torch::Tensor& logits, int64_t group_size, int
     token = torch::cat({token, tail_idx + groups * group_size}, 1);
     weight = torch::cat({weight, tail_w}, 1);
   }
-  const int64_t rows = groups * capacity + (tail > 0 ? tail_capacity : 0);  // per expert
+  const std::int64_t rows = groups * capacity + (tail > 0 ? tail_capacity : 0);  // per expert
   Routing r;
   r.token_of_row = token.reshape({-1});  // [E*rows], expert-major
   r.weight_of_row = weight.reshape({-1});

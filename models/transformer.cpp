@@ -40,13 +40,13 @@ void truncated_normal_(torch::Tensor& weight, double sigma) {
 
 TransformerImpl::TransformerImpl(const ModelConfig& config, torch::Device device) : config_(config) {
   config_.validate();
-  const int64_t d = config_.d_model;
+  const std::int64_t d = config_.d_model;
   token_embedding = register_module("token_embedding", torch::nn::Embedding(config_.vocab_size, d));
   if (config_.positions == PositionKind::learned) {
     position_embedding = register_module("position_embedding", torch::nn::Embedding(config_.max_seq_len, d));
   }
   blocks = register_module("blocks", torch::nn::ModuleList());
-  for (int64_t i = 0; i < config_.layers; ++i) blocks->push_back(Block(config_));
+  for (std::int64_t i = 0; i < config_.layers; ++i) blocks->push_back(Block(config_));
   final_norm = register_module("final_norm", Norm(config_.norm, d));
   head =
       register_module("head", torch::nn::Linear(torch::nn::LinearOptions(d, config_.vocab_size).bias(false)));
@@ -58,7 +58,7 @@ TransformerImpl::TransformerImpl(const ModelConfig& config, torch::Device device
     torch::Tensor& p = item.value();
     if (p.dim() < 2) continue;  // norm weights and biases keep 1 and 0
     const bool expert = name.find("moe.w") != std::string::npos;
-    const int64_t fan_in =
+    const std::int64_t fan_in =
         name.find("embedding") != std::string::npos ? d : (expert ? p.size(1) : p.size(-1));
     truncated_normal_(p, std::sqrt(config_.init_scale / static_cast<double>(fan_in)));
   }
@@ -66,8 +66,8 @@ TransformerImpl::TransformerImpl(const ModelConfig& config, torch::Device device
 }
 
 TransformerOutput TransformerImpl::forward(const torch::Tensor& tokens, std::vector<KVCache>* cache) {
-  const int64_t t = tokens.size(1);
-  const int64_t past = (cache && !cache->empty()) ? (*cache)[0].length() : 0;
+  const std::int64_t t = tokens.size(1);
+  const std::int64_t past = (cache && !cache->empty()) ? (*cache)[0].length() : 0;
   if (past + t > config_.max_seq_len) {
     fail("model: sequence of {} tokens exceeds max_seq_len ({})", past + t, config_.max_seq_len);
   }
@@ -80,7 +80,7 @@ TransformerOutput TransformerImpl::forward(const torch::Tensor& tokens, std::vec
   const auto f32 = x.options().dtype(torch::kFloat32);
   out.load_balance_loss = torch::zeros({}, f32);
   out.z_loss = torch::zeros({}, f32);
-  for (int64_t i = 0; i < config_.layers; ++i) {
+  for (std::int64_t i = 0; i < config_.layers; ++i) {
     MoeOutput moe;
     x = blocks[i]->as<BlockImpl>()->forward(x, cache ? &(*cache)[i] : nullptr, &moe);
     if (moe.load_balance_loss.defined()) {

@@ -8,8 +8,8 @@
 namespace lab {
 namespace {
 
-int64_t numel_of(const std::vector<torch::Tensor>& params) {
-  int64_t n = 0;
+std::int64_t numel_of(const std::vector<torch::Tensor>& params) {
+  std::int64_t n = 0;
   for (const torch::Tensor& p : params) n += p.numel();
   return n;
 }
@@ -61,7 +61,7 @@ TEST(Accounting, TotalParametersEqualTheBuiltModelsForAGridOfConfigs) {
             EXPECT_EQ(p.total, numel_of(model->parameters()))
                 << to_string(ffn) << " " << to_string(norm) << " " << to_string(positions) << " "
                 << to_string(activation) << " variant " << variant;
-            int64_t embedding = model->token_embedding->weight.numel() + model->head->weight.numel();
+            std::int64_t embedding = model->token_embedding->weight.numel() + model->head->weight.numel();
             if (model->position_embedding) embedding += model->position_embedding->weight.numel();
             EXPECT_EQ(p.embedding, embedding);
             EXPECT_EQ(p.non_embedding, p.total - p.embedding);

@@ -17,14 +17,14 @@ namespace lab {
 namespace {
 
 // The definition in double: qkv [B, T, 3D] -> [B, T, D].
-torch::Tensor definition(const torch::Tensor& qkv, int64_t heads, bool rope) {
-  const int64_t b = qkv.size(0), t = qkv.size(1), d = qkv.size(2) / 3, dh = d / heads;
+torch::Tensor definition(const torch::Tensor& qkv, std::int64_t heads, bool rope) {
+  const std::int64_t b = qkv.size(0), t = qkv.size(1), d = qkv.size(2) / 3, dh = d / heads;
   const auto f64 = qkv.options().dtype(torch::kFloat64);
   torch::Tensor x = qkv.to(torch::kFloat64).view({b, t, 3, heads, dh});
   torch::Tensor q = x.select(2, 0).transpose(1, 2), k = x.select(2, 1).transpose(1, 2);  // [B, H, T, Dh]
   torch::Tensor v = x.select(2, 2).transpose(1, 2);
   if (rope) {
-    const int64_t half = dh / 2;
+    const std::int64_t half = dh / 2;
     torch::Tensor i = torch::arange(half, f64);
     torch::Tensor angle =
         torch::arange(t, f64).unsqueeze(1) * torch::pow(10000.0, -2.0 * i / dh);  // [T, Dh/2]
@@ -42,7 +42,7 @@ torch::Tensor definition(const torch::Tensor& qkv, int64_t heads, bool rope) {
 }
 
 struct Case {
-  int64_t b, t, heads, dh;
+  std::int64_t b, t, heads, dh;
   bool rope;
 };
 
@@ -56,7 +56,7 @@ TEST(FusedAttention, OutputsAndGradientsMatchTheDefinitionInDouble) {
       SCOPED_TRACE(::testing::Message() << "B " << c.b << " T " << c.t << " H " << c.heads << " Dh " << c.dh
                                         << " rope " << c.rope << " threads " << threads);
       torch::manual_seed(7);
-      const int64_t d = c.heads * c.dh;
+      const std::int64_t d = c.heads * c.dh;
       torch::Tensor qkv = torch::randn({c.b, c.t, 3 * d}).requires_grad_();
       torch::Tensor upstream = torch::randn({c.b, c.t, d});
       ASSERT_TRUE(fused_attention_applies(qkv, c.heads, c.rope));

@@ -26,7 +26,7 @@ ModelConfig small_moe() {
 // The error message of `config` when the model is built (an absurd vocabulary would make any
 // allocation before validation fail with something other than lab::Error).
 std::string rejection(ModelConfig config) {
-  config.vocab_size = config.vocab_size > 0 ? int64_t{1} << 50 : config.vocab_size;
+  config.vocab_size = config.vocab_size > 0 ? std::int64_t{1} << 50 : config.vocab_size;
   try {
     Transformer model(config);
   } catch (const Error& e) {
@@ -72,7 +72,7 @@ TEST(ModelConfig, GranularityThatDoesNotDivideDffIsRejectedByName) {
 }
 
 TEST(ModelConfig, ZeroSizesAreRejectedByName) {
-  const std::vector<std::pair<int64_t ModelConfig::*, std::string>> fields = {
+  const std::vector<std::pair<std::int64_t ModelConfig::*, std::string>> fields = {
       {&ModelConfig::vocab_size, "vocab_size"},
       {&ModelConfig::max_seq_len, "max_seq_len"},
       {&ModelConfig::d_model, "d_model"},

@@ -15,7 +15,7 @@
 namespace lab {
 namespace {
 
-ModelConfig moe_config(int64_t experts, int64_t top_k, RouterKind router, ActivationKind activation) {
+ModelConfig moe_config(std::int64_t experts, std::int64_t top_k, RouterKind router, ActivationKind activation) {
   ModelConfig c;
   c.d_model = 16;
   c.d_ff = 16;
@@ -38,7 +38,7 @@ ModelConfig fine_grained_top8(RouterKind router) {
 }
 
 // One expert on one token: x [D] -> [D].
-torch::Tensor expert_ref(const MoeLayerImpl& m, int64_t e, const torch::Tensor& x) {
+torch::Tensor expert_ref(const MoeLayerImpl& m, std::int64_t e, const torch::Tensor& x) {
   torch::Tensor pre = x.matmul(m.w1[e]);  // [W]
   torch::Tensor h =
       m.config.activation == ActivationKind::swiglu ? torch::silu(pre) * x.matmul(m.w3[e]) : torch::gelu(pre);
@@ -47,26 +47,26 @@ torch::Tensor expert_ref(const MoeLayerImpl& m, int64_t e, const torch::Tensor& 
 
 // x: [N, D] -> [N, D]
 torch::Tensor brute_force_moe(const MoeLayerImpl& m, const torch::Tensor& x) {
-  const int64_t n = x.size(0), e_count = m.config.moe_experts();
+  const std::int64_t n = x.size(0), e_count = m.config.moe_experts();
   torch::Tensor probs = torch::softmax(x.matmul(m.router.t()), -1);  // [N, E]
   std::vector<torch::Tensor> y(n, torch::zeros({x.size(1)}));
   if (m.config.router == RouterKind::token_choice) {
-    for (int64_t t = 0; t < n; ++t) {
+    for (std::int64_t t = 0; t < n; ++t) {
       auto [w, idx] = probs[t].topk(m.config.moe_top_k());
       w = w / w.sum();
-      for (int64_t j = 0; j < idx.size(0); ++j)
-        y[t] = y[t] + w[j] * expert_ref(m, idx[j].item<int64_t>(), x[t]);
+      for (std::int64_t j = 0; j < idx.size(0); ++j)
+        y[t] = y[t] + w[j] * expert_ref(m, idx[j].item<std::int64_t>(), x[t]);
     }
   } else {
     // Groups of group_size tokens, the last one shorter when n is not a multiple of it.
-    const int64_t group = m.config.group_size > 0 ? m.config.group_size : n;
-    for (int64_t start = 0; start < n; start += group) {
-      const int64_t size = std::min(group, n - start);
-      const int64_t capacity = m.config.expert_capacity(size);
-      for (int64_t e = 0; e < e_count; ++e) {
+    const std::int64_t group = m.config.group_size > 0 ? m.config.group_size : n;
+    for (std::int64_t start = 0; start < n; start += group) {
+      const std::int64_t size = std::min(group, n - start);
+      const std::int64_t capacity = m.config.expert_capacity(size);
+      for (std::int64_t e = 0; e < e_count; ++e) {
         auto [w, idx] = probs.narrow(0, start, size).select(1, e).topk(capacity);
-        for (int64_t j = 0; j < capacity; ++j) {
-          const int64_t t = start + idx[j].item<int64_t>();
+        for (std::int64_t j = 0; j < capacity; ++j) {
+          const std::int64_t t = start + idx[j].item<std::int64_t>();
           y[t] = y[t] + w[j] * expert_ref(m, e, x[t]);
         }
       }
@@ -99,7 +99,7 @@ void expect_close(const torch::Tensor& got, const torch::Tensor& want, const std
 
 // With one thread and with two (the experts split between threads, each with its own partial sums),
 // whatever the machine's default.
-void expect_matches_brute_force(const ModelConfig& c, int64_t tokens) {
+void expect_matches_brute_force(const ModelConfig& c, std::int64_t tokens) {
   torch::manual_seed(7);
   MoeLayer m(c);
   torch::Tensor x = torch::randn({tokens, c.d_model});
@@ -181,7 +181,7 @@ TEST(MoeLayer, TheExpertsRunOnSeveralThreads) {
   const int before = torch::get_num_threads();
   torch::set_num_threads(2);
   std::set<int> threads;
-  at::parallel_for(0, 2, 1, [&](int64_t, int64_t) {
+  at::parallel_for(0, 2, 1, [&](std::int64_t, std::int64_t) {
 #pragma omp critical
     threads.insert(at::get_thread_num());
   });
@@ -217,12 +217,12 @@ TEST(MoeLayer, OneExpertTop1EqualsTheDenseFfnWithTheSameWeights) {
 }
 
 // Token t's experts as the rows say: expert -> weight.
-std::vector<std::map<int64_t, double>> experts_by_token(const Routing& r, int64_t n) {
-  std::vector<std::map<int64_t, double>> of(n);
-  int64_t row = 0;
+std::vector<std::map<std::int64_t, double>> experts_by_token(const Routing& r, std::int64_t n) {
+  std::vector<std::map<std::int64_t, double>> of(n);
+  std::int64_t row = 0;
   for (size_t expert = 0; expert < r.rows_per_expert.size(); ++expert) {
-    for (int64_t i = 0; i < r.rows_per_expert[expert]; ++i, ++row) {
-      of[r.token_of_row[row].item<int64_t>()][static_cast<int64_t>(expert)] =
+    for (std::int64_t i = 0; i < r.rows_per_expert[expert]; ++i, ++row) {
+      of[r.token_of_row[row].item<std::int64_t>()][static_cast<std::int64_t>(expert)] =
           r.weight_of_row[row].item<double>();
     }
   }
@@ -231,15 +231,15 @@ std::vector<std::map<int64_t, double>> experts_by_token(const Routing& r, int64_
 
 TEST(Router, TokenChoiceSendsEveryTokenToExactlyKDistinctExpertsWithWeightsSummingToOne) {
   torch::manual_seed(1);
-  const int64_t n = 50, e = 16, k = 8;
+  const std::int64_t n = 50, e = 16, k = 8;
   torch::Tensor logits = torch::randn({n, e}) * 3;
   Routing r = route_token_choice(logits, k);
   ASSERT_EQ(r.token_of_row.size(0), n * k);  // dropless: with k distinct experts each, no row repeats
-  for (int64_t expert = 0; expert < e; ++expert) {
-    EXPECT_EQ(r.tokens_per_expert[expert].item<int64_t>(), r.rows_per_expert[expert]);
+  for (std::int64_t expert = 0; expert < e; ++expert) {
+    EXPECT_EQ(r.tokens_per_expert[expert].item<std::int64_t>(), r.rows_per_expert[expert]);
   }
   const auto of = experts_by_token(r, n);
-  for (int64_t t = 0; t < n; ++t) {
+  for (std::int64_t t = 0; t < n; ++t) {
     EXPECT_EQ(of[t].size(), static_cast<size_t>(k)) << "token " << t;
     double weight_sum = 0;
     for (const auto& [expert, weight] : of[t]) weight_sum += weight;
@@ -250,18 +250,18 @@ TEST(Router, TokenChoiceSendsEveryTokenToExactlyKDistinctExpertsWithWeightsSummi
 TEST(Router, TokenChoiceTakesTheKMostProbableExpertsOfEveryToken) {
   // More tokens than one thread's share, 64 experts top-8 as in the fine-grained benchmarks.
   torch::manual_seed(4);
-  const int64_t n = 700, e = 64, k = 8;
+  const std::int64_t n = 700, e = 64, k = 8;
   torch::Tensor logits = torch::randn({n, e}) * 2;
   const auto of = experts_by_token(route_token_choice(logits, k), n);
   torch::Tensor probs = torch::softmax(logits, -1);
-  for (int64_t t = 0; t < n; ++t) {
-    std::vector<std::pair<double, int64_t>> by_prob;  // the reference: sort the token's probabilities
-    for (int64_t j = 0; j < e; ++j) by_prob.emplace_back(probs[t][j].item<double>(), j);
+  for (std::int64_t t = 0; t < n; ++t) {
+    std::vector<std::pair<double, std::int64_t>> by_prob;  // the reference: sort the token's probabilities
+    for (std::int64_t j = 0; j < e; ++j) by_prob.emplace_back(probs[t][j].item<double>(), j);
     std::sort(by_prob.rbegin(), by_prob.rend());
     double top_sum = 0;
-    for (int64_t j = 0; j < k; ++j) top_sum += by_prob[j].first;
+    for (std::int64_t j = 0; j < k; ++j) top_sum += by_prob[j].first;
     ASSERT_EQ(of[t].size(), static_cast<size_t>(k)) << "token " << t;
-    for (int64_t j = 0; j < k; ++j) {
+    for (std::int64_t j = 0; j < k; ++j) {
       const auto it = of[t].find(by_prob[j].second);
       ASSERT_NE(it, of[t].end()) << "token " << t << " lacks its expert of rank " << j;
       EXPECT_NEAR(it->second, by_prob[j].first / top_sum, 1e-6);
@@ -273,20 +273,20 @@ TEST(Router, TokenChoiceGivesATokenWithNanLogitsKDistinctExperts) {
   torch::Tensor logits = torch::randn({4, 6});
   logits[1].fill_(std::numeric_limits<float>::quiet_NaN());  // softmax: a row of NaN
   const auto of = experts_by_token(route_token_choice(logits, 3), 4);
-  for (int64_t t = 0; t < 4; ++t) EXPECT_EQ(of[t].size(), 3u) << "token " << t;
+  for (std::int64_t t = 0; t < 4; ++t) EXPECT_EQ(of[t].size(), 3u) << "token " << t;
 }
 
 TEST(Router, ExpertChoiceGivesEveryExpertExactlyItsCapacityPerGroup) {
   torch::manual_seed(2);
-  const int64_t n = 48, e = 6, group = 16, capacity = 5;
+  const std::int64_t n = 48, e = 6, group = 16, capacity = 5;
   Routing r = route_expert_choice(torch::randn({n, e}), group, capacity);
   ASSERT_EQ(r.token_of_row.size(0), e * (n / group) * capacity);
-  int64_t row = 0;
-  for (int64_t expert = 0; expert < e; ++expert) {
+  std::int64_t row = 0;
+  for (std::int64_t expert = 0; expert < e; ++expert) {
     ASSERT_EQ(r.rows_per_expert[expert], (n / group) * capacity);
-    std::vector<std::set<int64_t>> per_group(n / group);
-    for (int64_t i = 0; i < r.rows_per_expert[expert]; ++i, ++row) {
-      const int64_t t = r.token_of_row[row].item<int64_t>();
+    std::vector<std::set<std::int64_t>> per_group(n / group);
+    for (std::int64_t i = 0; i < r.rows_per_expert[expert]; ++i, ++row) {
+      const std::int64_t t = r.token_of_row[row].item<std::int64_t>();
       per_group[t / group].insert(t);
     }
     for (const auto& tokens : per_group) EXPECT_EQ(tokens.size(), static_cast<size_t>(capacity));
@@ -294,16 +294,16 @@ TEST(Router, ExpertChoiceGivesEveryExpertExactlyItsCapacityPerGroup) {
   // A last, shorter group of 8 tokens: each expert takes 3 of them after its 5 of each whole group.
   Routing tail = route_expert_choice(torch::randn({n + 8, e}), group, capacity, 3);
   row = 0;
-  for (int64_t expert = 0; expert < e; ++expert) {
+  for (std::int64_t expert = 0; expert < e; ++expert) {
     ASSERT_EQ(tail.rows_per_expert[expert], (n / group) * capacity + 3);
-    std::set<int64_t> last_group;
-    for (int64_t i = 0; i < tail.rows_per_expert[expert]; ++i, ++row) {
-      const int64_t t = tail.token_of_row[row].item<int64_t>();
+    std::set<std::int64_t> last_group;
+    for (std::int64_t i = 0; i < tail.rows_per_expert[expert]; ++i, ++row) {
+      const std::int64_t t = tail.token_of_row[row].item<std::int64_t>();
       if (t >= n) last_group.insert(t);
     }
     EXPECT_EQ(last_group.size(), 3u);
   }
-  EXPECT_LT(tail.token_of_row.max().item<int64_t>(), n + 8);
+  EXPECT_LT(tail.token_of_row.max().item<std::int64_t>(), n + 8);
   // The capacity the layer uses: capacity_factor * top_k * group / experts, rounded up.
   ModelConfig c = moe_config(8, 2, RouterKind::expert_choice, ActivationKind::gelu);
   c.capacity_factor = 1.25;
@@ -312,9 +312,9 @@ TEST(Router, ExpertChoiceGivesEveryExpertExactlyItsCapacityPerGroup) {
 
 TEST(Router, LoadBalancingLossIsOneUnderPerfectBalanceAndGrowsWithImbalance) {
   // Perfect balance: token t prefers expert t % 4 with the same margin, so f_i = P_i = 1/4.
-  const int64_t e = 4;
+  const std::int64_t e = 4;
   torch::Tensor balanced = torch::zeros({8, e});
-  for (int64_t t = 0; t < 8; ++t) balanced[t][t % e] = 2.0;
+  for (std::int64_t t = 0; t < 8; ++t) balanced[t][t % e] = 2.0;
   EXPECT_NEAR(route_token_choice(balanced, 1).load_balance_loss.item<double>(), 1.0, 1e-6);
   EXPECT_NEAR(route_token_choice(balanced, 2).load_balance_loss.item<double>(), 1.0, 1e-6);
 
@@ -339,7 +339,7 @@ TEST(Router, ZLossIsTheMeanSquaredLogsumexp) {
 TEST(Router, EntropyIsLogEForUniformLogitsAndNearZeroForConfidentOnes) {
   // The mean entropy of the routing softmax, by hand: uniform rows give log(E), a row with one
   // logit 50 above the rest gives ~(E-1) * 50 * e^-50 ~ 0.
-  const int64_t e = 8;
+  const std::int64_t e = 8;
   torch::Tensor uniform = torch::zeros({5, e});
   EXPECT_NEAR(route_token_choice(uniform, 2).entropy.item<double>(), std::log(8.0), 1e-6);
   EXPECT_NEAR(route_expert_choice(uniform, 5, 1).entropy.item<double>(), std::log(8.0), 1e-6);

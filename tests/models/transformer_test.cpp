@@ -34,15 +34,15 @@ ModelConfig tiny(FfnKind ffn, PositionKind positions) {
 // difference.
 TEST(Rope, IsAComplexRotationByPositionTimesFrequency) {
   torch::manual_seed(0);
-  const int64_t b = 2, h = 3, t = 7, dh = 8, offset = 5, half = dh / 2;
+  const std::int64_t b = 2, h = 3, t = 7, dh = 8, offset = 5, half = dh / 2;
   torch::Tensor x = torch::randn({b, h, t, dh});
   torch::Tensor rotated = apply_rope(x, offset);
   auto xa = x.accessor<float, 4>();
   auto ra = rotated.accessor<float, 4>();
-  for (int64_t n = 0; n < b; ++n)
-    for (int64_t head = 0; head < h; ++head)
-      for (int64_t p = 0; p < t; ++p)
-        for (int64_t i = 0; i < half; ++i) {
+  for (std::int64_t n = 0; n < b; ++n)
+    for (std::int64_t head = 0; head < h; ++head)
+      for (std::int64_t p = 0; p < t; ++p)
+        for (std::int64_t i = 0; i < half; ++i) {
           const double angle =
               static_cast<double>(offset + p) * std::pow(10000.0, -2.0 * static_cast<double>(i) / dh);
           const std::complex<double> z(xa[n][head][p][i], xa[n][head][p][i + half]);
@@ -53,7 +53,7 @@ TEST(Rope, IsAComplexRotationByPositionTimesFrequency) {
 
   // q at position m and k at position n: the same product for (m, n) = (3, 1) and (9, 7).
   torch::Tensor q = torch::randn({1, 1, 1, dh}), k = torch::randn({1, 1, 1, dh});
-  auto product = [&](int64_t m, int64_t n) {
+  auto product = [&](std::int64_t m, std::int64_t n) {
     return (apply_rope(q, m) * apply_rope(k, n)).sum().item<double>();
   };
   EXPECT_NEAR(product(3, 1), product(9, 7), 1e-5);
@@ -65,7 +65,7 @@ TEST(Rope, IsAComplexRotationByPositionTimesFrequency) {
 // hidden width for the second FFN matrix, dense or expert. The fan-ins are written out here by role,
 // not read from the tensors' shapes, with hidden widths unlike d_model so a wrong side shows.
 TEST(Transformer, InitialisesEveryMatrixFromItsInputWidth) {
-  const int64_t d = 32, hidden = 128;
+  const std::int64_t d = 32, hidden = 128;
   for (FfnKind ffn : {FfnKind::dense, FfnKind::moe}) {
     torch::manual_seed(0);
     ModelConfig c = tiny(ffn, PositionKind::learned);
@@ -74,7 +74,7 @@ TEST(Transformer, InitialisesEveryMatrixFromItsInputWidth) {
     c.expert_width = hidden;
     c.activation = ActivationKind::swiglu;
     c.init_scale = 0.1;
-    const std::map<std::string, int64_t> fan_in = {{"token_embedding.weight", d},
+    const std::map<std::string, std::int64_t> fan_in = {{"token_embedding.weight", d},
                                                    {"position_embedding.weight", d},
                                                    {"blocks.0.attention.qkv.weight", d},
                                                    {"blocks.0.attention.proj.weight", d},
@@ -111,10 +111,10 @@ TEST(Transformer, ReturnsLogitsAuxLossesAndRouterStatistics) {
   Transformer model(c);
   torch::Tensor tokens = torch::randint(c.vocab_size, {3, 10}, torch::kInt64);
   TransformerOutput out = model(tokens);
-  EXPECT_EQ(out.logits.sizes(), (std::vector<int64_t>{3, 10, c.vocab_size}));
+  EXPECT_EQ(out.logits.sizes(), (std::vector<std::int64_t>{3, 10, c.vocab_size}));
   ASSERT_EQ(out.tokens_per_expert.size(), static_cast<size_t>(c.layers));
   for (const torch::Tensor& counts : out.tokens_per_expert)
-    EXPECT_EQ(counts.sum().item<int64_t>(), 3 * 10 * 2);
+    EXPECT_EQ(counts.sum().item<std::int64_t>(), 3 * 10 * 2);
   EXPECT_GE(out.load_balance_loss.item<double>(), 0.5 * c.layers);
   EXPECT_GT(out.z_loss.item<double>(), 0.0);
   EXPECT_NEAR(out.aux_loss.item<double>(),
@@ -142,7 +142,7 @@ void expect_causal(const ModelConfig& c) {
   torch::manual_seed(1);
   Transformer model(c);
   torch::NoGradGuard no_grad;
-  const int64_t t = 6;
+  const std::int64_t t = 6;
   torch::Tensor a = torch::randint(c.vocab_size, {2, 12}, torch::kInt64);
   torch::Tensor b = a.clone();
   b.narrow(1, t + 1, 12 - t - 1).random_(c.vocab_size);  // change every token after position t
@@ -172,7 +172,7 @@ void expect_cache_matches_full_forward(const ModelConfig& c) {
   torch::Tensor full = model(tokens).logits;  // [2, 11, V]
   std::vector<KVCache> cache;
   std::vector<torch::Tensor> steps = {model(tokens.narrow(1, 0, 5), &cache).logits};  // prefill
-  for (int64_t i = 5; i < 11; ++i) steps.push_back(model(tokens.narrow(1, i, 1), &cache).logits);
+  for (std::int64_t i = 5; i < 11; ++i) steps.push_back(model(tokens.narrow(1, i, 1), &cache).logits);
   EXPECT_EQ(cache[0].length(), 11);
   torch::Tensor incremental = torch::cat(steps, 1);
   EXPECT_TRUE(torch::allclose(incremental, full, 1e-4, 1e-5))
