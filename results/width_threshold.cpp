@@ -60,8 +60,9 @@ std::vector<std::string> render_width_threshold_plot(const fs::path& dir,
       range = {std::min(range.first, p.width_ratio), std::max(range.second, p.width_ratio)};
   }
   std::ostringstream script;
-  script
-      << "set datafile missing 'nan'\nset grid\nset key top left box opaque font ',9'\nset pointsize 1.2\n";
+  // The key bottom right: accuracy starts near chance (50%) at narrow widths and rises to the right.
+  script << "set datafile missing 'nan'\nset grid\nset key bottom right box opaque font ',8'\nset pointsize "
+            "1.2\n";
   for (const auto& [terminal, output] : outputs(dir, "width_threshold", layout)) {
     script << terminal << "\nset output " << gp_string(output + ".tmp") << "\n";
     script << "set multiplot layout 1,2 title "
@@ -90,8 +91,9 @@ std::vector<std::string> render_width_threshold_plot(const fs::path& dir,
         script << "set label 1 " << gp_string(moe ? "no MoE runs" : "no dense runs")
                << " at graph 0.5, 0.5 center\nplot NaN notitle\nunset label 1\n";
       } else {
-        script << "plot ";
-        for (std::size_t i = 0; i < plots.size(); ++i) script << (i ? ", \\\n     " : "") << plots[i];
+        // Half the questions have no shared middle: always answering <no> scores 50%.
+        script << "plot 50 with lines dt 2 lc rgb 'gray50' title 'chance (always <no>)'";
+        for (const std::string& plot : plots) script << ", \\\n     " << plot;
         script << "\n";
       }
     }
