@@ -52,12 +52,14 @@ struct TransformerImpl : torch::nn::Module {
 
   const ModelConfig& config() const { return config_; }
 
-  ModelConfig config_;
   torch::nn::Embedding token_embedding{nullptr};     // [V, D]
   torch::nn::Embedding position_embedding{nullptr};  // [max_seq_len, D], learned positions only
   torch::nn::ModuleList blocks{nullptr};
   Norm final_norm{nullptr};
   torch::nn::Linear head{nullptr};  // [V, D], no bias, not tied to the embedding
+
+ private:
+  ModelConfig config_;  // validated; read through config()
 };
 TORCH_MODULE(Transformer);
 
