@@ -493,8 +493,7 @@ void GraphGenerator::draw(std::size_t split, std::uint64_t index, GraphSample& r
     // Keep the draw only if its prompt lies in this split's partition.
     prompt.clear();
     append_graph_prompt(result.question, params_.format(), prompt);
-    const bool in_test_partition = hash_tokens(prompt.data(), prompt.size(), 0) % kTestPartition == 0;
-    if (in_test_partition == (split == kTest)) return;
+    if (prompt_fits_split(prompt, split == kTest, kTestPartition)) return;
   }
 }
 

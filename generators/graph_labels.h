@@ -1,13 +1,14 @@
 #pragma once
 // How a drawn graph becomes a prompt, shared by the graph generators: random labels for its vertices
 // and its edges in random order and orientation, so that neither label order nor edge order carries
-// information about the answer.
+// information about the answer; and which split a prompt may go to.
 
 #include <cstdint>
 #include <numeric>
 #include <utility>
 #include <vector>
 
+#include "generators/generator.h"
 #include "generators/rng.h"
 
 namespace lab {
@@ -34,6 +35,13 @@ inline void present_edges(Rng& rng, const std::vector<std::pair<int, int>>& grap
     u = a ^ ((a ^ b) & flip);
     v = b ^ ((a ^ b) & flip);
   }
+}
+
+// Held-out prompts are those whose hash falls into one of `partition` buckets: a draw is kept for the
+// test split only if its prompt is in that bucket and for training only if it is not, so the two
+// share no prompt by construction (the manifest's disjointness check confirms it).
+inline bool prompt_fits_split(const std::vector<Token>& prompt, bool test_split, std::uint64_t partition) {
+  return (hash_tokens(prompt.data(), prompt.size(), 0) % partition == 0) == test_split;
 }
 
 }  // namespace lab
