@@ -145,8 +145,7 @@ Command add_gen_command(CLI::App& app, const GlobalOptions& global) {
             } else if (two_hop_app->parsed()) {
               run_generator(TwoHopGenerator(*two_hop), *flags, global);
             } else if (book_app->parsed()) {
-              // The default recall set shrinks to a small book; an explicit one too large is an error.
-              if (book_test_count->count() == 0) book->test_count = std::min(book->test_count, book->entries);
+              if (book_test_count->count() == 0) book->shrink_default_test_count();
               run_generator(PhonebookGenerator(*book), *flags, global);
             }
           }};

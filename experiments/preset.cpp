@@ -116,8 +116,7 @@ Preset load_preset(const fs::path& file) {
       // As with `lab gen phonebook`: the default 1000 recall queries shrink to a smaller book.
       const bool explicit_queries = std::any_of(data_settings.begin(), data_settings.end(),
                                                 [](const Setting& s) { return s.key == "test_count"; });
-      if (data.task == TaskKind::phonebook && !explicit_queries)
-        data.book.test_count = std::min(data.book.test_count, data.book.entries);
+      if (data.task == TaskKind::phonebook && !explicit_queries) data.book.shrink_default_test_count();
       try {
         data.generator();
       } catch (const Error& e) {

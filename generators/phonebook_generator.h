@@ -5,6 +5,7 @@
 // distinct book entries); `control` pairs names not in the book (perm(N + j)) with random numbers,
 // to measure what a model guesses rather than remembers.
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -22,6 +23,10 @@ struct PhonebookParams {
   std::uint64_t control_count = 1'000;               // names not in the book
   std::optional<std::filesystem::path> first_names;  // name lists; both or neither
   std::optional<std::filesystem::path> last_names;
+
+  // The default 1000 recall queries shrink to a smaller book (`lab gen phonebook` and presets, when
+  // test_count was not given); an explicit test_count larger than the book stays an error.
+  void shrink_default_test_count() { test_count = std::min(test_count, entries); }
 };
 
 class PhonebookGenerator final : public Generator {
