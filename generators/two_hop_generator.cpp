@@ -44,7 +44,7 @@ void TwoHopParams::validate() const {
   const int middles = vertices / 2;
   if (resolved_degree() > middles / 2) {
     fail(
-        "--degree ({}) must be at most a quarter of --vertices ({}): two ends of more than half the {} "
+        "--degree ({}) must be at most --vertices / 4 = {}: two ends joined to more than half of the {} "
         "middles each always share one, so the answer <no> would be impossible",
         resolved_degree(), middles / 2, middles);
   }
