@@ -10,13 +10,14 @@
 #include "core/run_files.h"
 #include "models/accounting.h"
 #include "models/model_config_json.h"
+#include "probes/scoring.h"
 #include "trainer/checkpoint.h"
 
 namespace lab {
 namespace fs = std::filesystem;
 namespace {
 
-double ratio(double part, double whole) { return whole > 0 ? part / whole : std::nan(""); }
+using scoring::ratio;
 
 std::uint64_t examples_to_probe(const DatasetSplit& split, std::int64_t limit) {
   return limit > 0 ? std::min<std::uint64_t>(split.size(), static_cast<std::uint64_t>(limit)) : split.size();

@@ -10,12 +10,14 @@
 #include "core/run_files.h"
 #include "generators/graph_generator.h"
 #include "probes/probe.h"
+#include "probes/scoring.h"
 #include "tasks/graph_task.h"
 
 namespace lab {
 namespace {
 
-double graph_ratio(double part, double whole) { return whole > 0 ? part / whole : std::nan(""); }
+using scoring::error_counts;
+using scoring::ratio;
 
 // The vertices a prompt shows: the labels of its edges and of the query (isolated vertices that are
 // not queried never appear in a prompt, so this is the graph size the model can see).
@@ -23,18 +25,6 @@ int nodes_in_prompt(const GraphQuestion& q) {
   std::set<int> labels{q.source, q.target};
   for (auto [u, v] : q.edges) labels.insert({u, v});
   return static_cast<int>(labels.size());
-}
-
-// Counts per error class, with every class present (zeros too) so that tables line up.
-template <typename Error, std::size_t N>
-nlohmann::json error_counts(const std::map<std::string, long>& counts, const Error (&classes)[N],
-                            const char* (*name)(Error)) {
-  nlohmann::json out = nlohmann::json::object();
-  for (Error e : classes) {
-    auto it = counts.find(name(e));
-    out[name(e)] = it == counts.end() ? 0 : it->second;
-  }
-  return out;
 }
 
 }  // namespace
@@ -113,19 +103,19 @@ nlohmann::json score_graph_answers(const Dataset& data, const DatasetSplit& spli
   metrics["examples"] = answers.size();
   if (shortest) {
     auto counts = [](const Cell& c) { return error_counts(c.errors, kPathErrors, path_error_name); };
-    metrics["path_valid"] = graph_ratio(all.valid, n);
-    metrics["path_exact"] = graph_ratio(all.exact, n);
-    metrics["path_first_hop"] = graph_ratio(all.first_hop, n);
+    metrics["path_valid"] = ratio(all.valid, n);
+    metrics["path_exact"] = ratio(all.exact, n);
+    metrics["path_first_hop"] = ratio(all.first_hop, n);
     metrics["accuracy"] = metrics["path_valid"];
     for (PathError e : kPathErrors) {
       if (e != PathError::none)
-        metrics[fmt::format("error_{}", path_error_name(e))] = graph_ratio(all.errors[path_error_name(e)], n);
+        metrics[fmt::format("error_{}", path_error_name(e))] = ratio(all.errors[path_error_name(e)], n);
     }
     auto cell_json = [&](const Cell& c) {
       return nlohmann::json{{"count", c.count},
-                            {"valid", graph_ratio(c.valid, c.count)},
-                            {"exact", graph_ratio(c.exact, c.count)},
-                            {"first_hop", graph_ratio(c.first_hop, c.count)}};
+                            {"valid", ratio(c.valid, c.count)},
+                            {"exact", ratio(c.exact, c.count)},
+                            {"first_hop", ratio(c.first_hop, c.count)}};
     };
     for (const auto& [nodes, c] : by_nodes) breakdown["by_nodes"][std::to_string(nodes)] = cell_json(c);
     for (const auto& [edges, c] : by_length)
@@ -141,23 +131,23 @@ nlohmann::json score_graph_answers(const Dataset& data, const DatasetSplit& spli
     };
     metrics["accuracy"] = tally.accuracy();
     metrics["balanced_accuracy"] = tally.balanced_accuracy();
-    metrics["connected_share"] = graph_ratio(tally.yes_total, n);
+    metrics["connected_share"] = ratio(tally.yes_total, n);
     for (ConnectivityError e : kConnectivityErrors) {
       if (e != ConnectivityError::none) {
         metrics[fmt::format("error_{}", connectivity_error_name(e))] =
-            graph_ratio(all.errors[connectivity_error_name(e)], n);
+            ratio(all.errors[connectivity_error_name(e)], n);
       }
     }
     // The balanced figures: how often each label is answered wrongly, among the pairs that carry it.
-    metrics["false_yes_rate"] = graph_ratio(all.errors["false_yes"], tally.no_total);
-    metrics["false_no_rate"] = graph_ratio(all.errors["false_no"], tally.yes_total);
+    metrics["false_yes_rate"] = ratio(all.errors["false_yes"], tally.no_total);
+    metrics["false_no_rate"] = ratio(all.errors["false_no"], tally.yes_total);
     for (const auto& [nodes, c] : by_nodes) {
       breakdown["by_nodes"][std::to_string(nodes)] = {{"count", c.count},
-                                                      {"accuracy", graph_ratio(c.valid, c.count)}};
+                                                      {"accuracy", ratio(c.valid, c.count)}};
     }
     breakdown["by_label"] = {
-        {"yes", {{"count", tally.yes_total}, {"recall", graph_ratio(tally.yes_correct, tally.yes_total)}}},
-        {"no", {{"count", tally.no_total}, {"recall", graph_ratio(tally.no_correct, tally.no_total)}}}};
+        {"yes", {{"count", tally.yes_total}, {"recall", ratio(tally.yes_correct, tally.yes_total)}}},
+        {"no", {{"count", tally.no_total}, {"recall", ratio(tally.no_correct, tally.no_total)}}}};
     errors["counts"] = counts(all);
     for (const auto& [nodes, c] : by_nodes) errors["by_nodes"][std::to_string(nodes)] = counts(c);
   }

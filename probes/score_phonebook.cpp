@@ -4,14 +4,11 @@
 
 #include "core/run_files.h"
 #include "probes/probe.h"
+#include "probes/scoring.h"
 #include "tasks/phonebook_task.h"
 
 namespace lab {
-namespace {
-
-double phonebook_ratio(double part, double whole) { return whole > 0 ? part / whole : std::nan(""); }
-
-}  // namespace
+using scoring::ratio;
 
 nlohmann::json score_phonebook_answers(const Dataset& data, std::span<const std::vector<Token>> test_answers,
                                        std::span<const std::vector<Token>> control_answers,
@@ -67,7 +64,7 @@ nlohmann::json score_phonebook_answers(const Dataset& data, std::span<const std:
                                {"malformed", malformed}}},
                              {"digits_wrong", histogram},
                              {"wrong_by_position", wrong_at}};
-    return Recall{phonebook_ratio(exact, n), phonebook_ratio(digits, n * kPhoneDigits), std::move(errors)};
+    return Recall{ratio(exact, n), ratio(digits, n * kPhoneDigits), std::move(errors)};
   };
   Recall test = recall(data.split("test"), test_answers);
   Recall control = recall(data.split("control"), control_answers);

@@ -1,5 +1,5 @@
 // Scoring of two-hop answers (tasks/two_hop_task.h): exact match, the two cases apart (one shared
-// middle, none) and balanced over them, by the ends' degree, and the error classes.
+// middle, none) and balanced over them, and the error classes.
 #include <cmath>
 #include <map>
 
@@ -7,24 +7,11 @@
 #include "core/run_files.h"
 #include "generators/graph_generator.h"
 #include "probes/probe.h"
+#include "probes/scoring.h"
 #include "tasks/two_hop_task.h"
 
 namespace lab {
-namespace {
-
-double share_of(double part, double whole) { return whole > 0 ? part / whole : std::nan(""); }
-
-// Every error class with its count, zeros too, so that tables line up.
-nlohmann::json two_hop_error_counts(const std::map<std::string, long>& counts) {
-  nlohmann::json out = nlohmann::json::object();
-  for (TwoHopError e : kTwoHopErrors) {
-    auto it = counts.find(two_hop_error_name(e));
-    out[two_hop_error_name(e)] = it == counts.end() ? 0 : it->second;
-  }
-  return out;
-}
-
-}  // namespace
+using scoring::ratio;
 
 nlohmann::json score_two_hop_answers(const Dataset& data, const DatasetSplit& split,
                                      std::span<const std::vector<Token>> answers,
@@ -63,15 +50,15 @@ nlohmann::json score_two_hop_answers(const Dataset& data, const DatasetSplit& sp
   metrics["balanced_accuracy"] = tally.balanced_accuracy();
   metrics["one_middle_accuracy"] = tally.middle_accuracy();
   metrics["no_middle_accuracy"] = tally.none_accuracy();
-  metrics["one_middle_share"] = share_of(tally.middle_total, n);
+  metrics["one_middle_share"] = ratio(tally.middle_total, n);
   for (TwoHopError e : kTwoHopErrors) {
     if (e != TwoHopError::none)
-      metrics[fmt::format("error_{}", two_hop_error_name(e))] = share_of(errors[two_hop_error_name(e)], n);
+      metrics[fmt::format("error_{}", two_hop_error_name(e))] = ratio(errors[two_hop_error_name(e)], n);
   }
   result["breakdown"]["by_case"] = {
       {"one_middle", {{"count", tally.middle_total}, {"accuracy", tally.middle_accuracy()}}},
       {"no_middle", {{"count", tally.none_total}, {"accuracy", tally.none_accuracy()}}}};
-  result["errors"]["counts"] = two_hop_error_counts(errors);
+  result["errors"]["counts"] = scoring::error_counts(errors, kTwoHopErrors, two_hop_error_name);
   return result;
 }
 
