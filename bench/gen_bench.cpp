@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 int g_threads = 2;
 double g_peer_shortest_path = 0;  // examples/s of ../shared/peers/nx_graph_peer.py
 double g_peer_connectivity = 0;
-double g_peer_two_hop_16 = 0;         // ../shared/peers/nx_two_hop_peer.py at |V| = 16
+double g_peer_two_hop_16 = 0;  // ../shared/peers/nx_two_hop_peer.py at |V| = 16
 double g_peer_two_hop_32 = 0;
 double g_peer_phonebook_seconds = 0;  // seconds of ../shared/peers/phonebook_peer.py for 3e6 entries
 
@@ -84,7 +84,9 @@ void two_hop(benchmark::State& state) {
   params.test_count = 0;
   params.vertices = static_cast<int>(state.range(1));
   write_and_time(state, lab::TwoHopGenerator(params), params.train_count,
-                 params.vertices == 16 ? g_peer_two_hop_16 : params.vertices == 32 ? g_peer_two_hop_32 : 0);
+                 params.vertices == 16   ? g_peer_two_hop_16
+                 : params.vertices == 32 ? g_peer_two_hop_32
+                                         : 0);
 }
 
 void phonebook(benchmark::State& state) {
@@ -134,7 +136,12 @@ void verify_shortest_path(benchmark::State& state) {
 
 BENCHMARK(shortest_path)->Arg(200'000)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 BENCHMARK(connectivity)->Arg(200'000)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
-BENCHMARK(two_hop)->Args({200'000, 16})->Args({200'000, 32})->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(two_hop)
+    ->Args({200'000, 16})
+    ->Args({200'000, 32})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
 BENCHMARK(phonebook)->Arg(3'000'000)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 BENCHMARK(verify_phonebook)->Arg(3'000'000)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(verify_shortest_path)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
@@ -149,8 +156,8 @@ void run_peers() {
   g_peer_shortest_path = find_number(graphs, R"(shortest_path: (\d+) examples/s)");
   g_peer_connectivity = find_number(graphs, R"(connectivity: (\d+) examples/s)");
   for (auto [vertices, rate] : {std::pair{16, &g_peer_two_hop_16}, std::pair{32, &g_peer_two_hop_32}}) {
-    std::string out = lab::bench::run_command(fmt::format("/usr/bin/python3 {}/nx_two_hop_peer.py {} {} 2>&1", peers,
-                                                          vertices == 16 ? 20000 : 5000, vertices));
+    std::string out = lab::bench::run_command(fmt::format("/usr/bin/python3 {}/nx_two_hop_peer.py {} {} 2>&1",
+                                                          peers, vertices == 16 ? 20000 : 5000, vertices));
     *rate = find_number(out, R"(two_hop\(\|V\|=\d+\): (\d+) examples/s)");
     benchmark::AddCustomContext(fmt::format("peer_two_hop_{}_per_s", vertices), std::to_string(*rate));
   }

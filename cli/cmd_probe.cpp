@@ -45,11 +45,11 @@ void print_probe(const nlohmann::json& p) {
                                pct(m.at("balanced_accuracy")), m.at("examples").get<std::int64_t>());
       break;
     case TaskKind::two_hop:
-      std::cout << fmt::format("  held-out    {} accuracy, {} balanced: {} with one shared middle, {} with none "
-                               "({} questions)\n",
-                               pct(m.at("accuracy")), pct(m.at("balanced_accuracy")),
-                               pct(m.at("one_middle_accuracy")), pct(m.at("no_middle_accuracy")),
-                               m.at("examples").get<std::int64_t>());
+      std::cout << fmt::format(
+          "  held-out    {} accuracy, {} balanced: {} with one shared middle, {} with none "
+          "({} questions)\n",
+          pct(m.at("accuracy")), pct(m.at("balanced_accuracy")), pct(m.at("one_middle_accuracy")),
+          pct(m.at("no_middle_accuracy")), m.at("examples").get<std::int64_t>());
       break;
   }
   // Where the wrong answers go: every error class with its share of the probed examples.

@@ -52,10 +52,10 @@ struct DataSpec {
   PhonebookParams book;  // phonebook
   TwoHopParams two_hop;  // two-hop
 
-  nlohmann::json parameters() const;  // what identifies the dataset (task + generator parameters)
-  std::string id() const;             // "<task>-<8 hex digits of the parameters' hash>"
-  std::string label() const;          // for tables and plot panels: "phonebook 10000 entries"
-  std::uint64_t train_count() const;  // training examples
+  nlohmann::json parameters() const;             // what identifies the dataset (task + generator parameters)
+  std::string id() const;                        // "<task>-<8 hex digits of the parameters' hash>"
+  std::string label() const;                     // for tables and plot panels: "phonebook 10000 entries"
+  std::uint64_t train_count() const;             // training examples
   std::unique_ptr<Generator> generator() const;  // validates; lab::Error naming the bad parameter
 };
 

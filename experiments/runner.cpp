@@ -20,7 +20,6 @@ namespace lab {
 namespace fs = std::filesystem;
 namespace {
 
-
 std::string human(double v) {
   const char* units[] = {"", "k", "M", "G", "T", "P"};
   int u = 0;
@@ -127,8 +126,9 @@ RunEstimate estimate_run(const RunSpec& run) {
   model.vocab_size = static_cast<std::int64_t>(generator->vocabulary().size());
   model.max_seq_len = static_cast<std::int64_t>(longest);
   e.parameters = count_parameters(model);
-  const double examples = run.train.steps > 0 ? static_cast<double>(run.train.steps * run.train.batch_size)
-                                              : run.train.epochs * static_cast<double>(run.data.train_count());
+  const double examples = run.train.steps > 0
+                              ? static_cast<double>(run.train.steps * run.train.batch_size)
+                              : run.train.epochs * static_cast<double>(run.data.train_count());
   e.tokens = examples * (e.mean_length - 1);
   e.steps =
       run.train.steps > 0

@@ -52,7 +52,8 @@ nlohmann::json example_to_json(const Dataset& dataset, const ExampleView& exampl
       if (auto path = parse_path_answer(example.answer(), format.node_tokens)) out["path"] = *path;
     } else if (dataset.task() == TaskKind::two_hop) {
       // The shared middle's label, or null when the ends share none.
-      if (auto middle = parse_path_answer(example.answer(), format.node_tokens); middle && middle->size() == 1)
+      if (auto middle = parse_path_answer(example.answer(), format.node_tokens);
+          middle && middle->size() == 1)
         out["middle"] = middle->front();
       else
         out["middle"] = nullptr;

@@ -17,9 +17,9 @@ struct GraphParams {
   std::uint64_t test_count = 1'000;
   int nodes_min = 8;  // vertices per graph, uniform in [nodes_min, nodes_max]
   int nodes_max = 16;
-  int node_tokens = 32;       // label vocabulary; vertices get distinct random labels
-  double degree = 3.0;        // mean degree of G(n, p = degree / (n - 1)); see graph_defaults
-  bool unique_paths = false;  // shortest path: only queries with exactly one shortest path
+  int node_tokens = 32;                    // label vocabulary; vertices get distinct random labels
+  double degree = 3.0;                     // mean degree of G(n, p = degree / (n - 1)); see graph_defaults
+  bool unique_paths = false;               // shortest path: only queries with exactly one shortest path
   int prompt_format = kGraphPromptFormat;  // 2: edges as <e> u v; 1: the old undelimited u v
 
   void validate() const;  // throws lab::Error naming the flag

@@ -46,7 +46,7 @@ ParameterCounts count_parameters(const ModelConfig& c) {
   p.embedding = mul(2, c.vocab_size, d);  // token embedding + output head
   if (c.positions == PositionKind::learned) p.embedding = add(p.embedding, mul(c.max_seq_len, d));
 
-  const std::int64_t attention = mul(4, d, d);                          // qkv [3d, d] + output [d, d], no biases
+  const std::int64_t attention = mul(4, d, d);  // qkv [3d, d] + output [d, d], no biases
   std::int64_t per_layer = add(mul(2, norm_parameters(c)), attention);  // pre-attention and pre-FFN norms
   std::int64_t active_per_layer = per_layer;
   if (c.is_moe()) {

@@ -16,7 +16,8 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(const ModelConfig& config)
   proj = register_module("proj", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
 }
 
-std::pair<torch::Tensor, torch::Tensor> rope_tables(std::int64_t t, std::int64_t head_dim, std::int64_t offset,
+std::pair<torch::Tensor, torch::Tensor> rope_tables(std::int64_t t, std::int64_t head_dim,
+                                                    std::int64_t offset,
                                                     const torch::TensorOptions& options) {
   const std::int64_t half = head_dim / 2;
   const auto f32 = options.dtype(torch::kFloat32);

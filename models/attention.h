@@ -39,7 +39,7 @@ torch::Tensor apply_rope(const torch::Tensor& x, std::int64_t offset);
 
 // The rotation's cos and sin at positions offset .. offset+T-1 for head dimension Dh: [T, Dh/2] fp32
 // each (shared by apply_rope and the fused kernel, so both rotate by the same angles).
-std::pair<torch::Tensor, torch::Tensor> rope_tables(std::int64_t t, std::int64_t head_dim, std::int64_t offset,
-                                                    const torch::TensorOptions& options);
+std::pair<torch::Tensor, torch::Tensor> rope_tables(std::int64_t t, std::int64_t head_dim,
+                                                    std::int64_t offset, const torch::TensorOptions& options);
 
 }  // namespace lab

@@ -71,9 +71,9 @@ LAB_INLINE void rotate_row(const float* __restrict src, std::int64_t dh, const f
 // Part `part` (0 queries, 1 keys, 2 values) of head h of sequence b out of qkv into out [T][DH]
 // (the head's dh values, zero-padded to DH), rotated when cos is set.
 template <std::int64_t DH>
-LAB_INLINE void load_head(const float* __restrict qkv, const AttentionShape& s, std::int64_t b, std::int64_t part,
-                          std::int64_t h, const float* __restrict cos, const float* __restrict sin,
-                          float* __restrict out) {
+LAB_INLINE void load_head(const float* __restrict qkv, const AttentionShape& s, std::int64_t b,
+                          std::int64_t part, std::int64_t h, const float* __restrict cos,
+                          const float* __restrict sin, float* __restrict out) {
   const std::int64_t dh = s.head_dim, half = dh / 2, d = s.heads * dh;
   for (std::int64_t t = 0; t < s.seq; ++t) {
     float* __restrict dst = out + t * DH;
@@ -86,9 +86,9 @@ LAB_INLINE void load_head(const float* __restrict qkv, const AttentionShape& s, 
 // The gradient of load_head: g [T][DH] with respect to the rotated values, back through the rotation
 // into part `part` of head h of sequence b of dqkv.
 template <std::int64_t DH>
-LAB_INLINE void store_head_grad(const float* __restrict g, const AttentionShape& s, std::int64_t b, std::int64_t part,
-                                std::int64_t h, const float* __restrict cos, const float* __restrict sin,
-                                float* __restrict dqkv) {
+LAB_INLINE void store_head_grad(const float* __restrict g, const AttentionShape& s, std::int64_t b,
+                                std::int64_t part, std::int64_t h, const float* __restrict cos,
+                                const float* __restrict sin, float* __restrict dqkv) {
   const std::int64_t dh = s.head_dim, half = dh / 2, d = s.heads * dh;
   for (std::int64_t t = 0; t < s.seq; ++t) {
     rotate_row<DH>(g + t * DH, dh, cos ? cos + t * half : nullptr, sin ? sin + t * half : nullptr, true,
@@ -98,7 +98,8 @@ LAB_INLINE void store_head_grad(const float* __restrict g, const AttentionShape&
 
 // x [T][DH] -> out [DH][Tp], zero in the padding columns T .. Tp-1.
 template <std::int64_t DH>
-LAB_INLINE void transpose_padded(const float* __restrict x, std::int64_t t, std::int64_t tp, float* __restrict out) {
+LAB_INLINE void transpose_padded(const float* __restrict x, std::int64_t t, std::int64_t tp,
+                                 float* __restrict out) {
   for (std::int64_t d = 0; d < DH; ++d) {
     for (std::int64_t i = 0; i < t; ++i) out[d * tp + i] = x[i * DH + d];
     for (std::int64_t i = t; i < tp; ++i) out[d * tp + i] = 0.0f;
@@ -177,7 +178,7 @@ LAB_INLINE void forward_impl(const float* __restrict qkv, const float* __restric
   const Block minus_infinity = Block{} - std::numeric_limits<float>::infinity();
   for (std::int64_t i0 = 0; i0 < t; i0 += kBlock) {
     const std::int64_t keys = std::min(i0 + kBlock, t);  // the keys any of these queries sees
-    const Lanes query = lane_indices(i0);           // padding lanes (>= T) see every key: finite, unread
+    const Lanes query = lane_indices(i0);                // padding lanes (>= T) see every key: finite, unread
     Block max = minus_infinity;
     for (std::int64_t j = 0; j < keys; ++j) {
       Block score = against_lanes<DH>(k + j * DH, qt, tp, i0);
@@ -193,7 +194,8 @@ LAB_INLINE void forward_impl(const float* __restrict qkv, const float* __restric
       total += e;
     }
     const Block inv = 1.0f / total;
-    for (std::int64_t j = 0; j < keys; ++j) store<kBlock>(pt + j * tp + i0, load<kBlock>(pt + j * tp + i0) * inv);
+    for (std::int64_t j = 0; j < keys; ++j)
+      store<kBlock>(pt + j * tp + i0, load<kBlock>(pt + j * tp + i0) * inv);
     for (std::int64_t j = keys; j < t; ++j) store<kBlock>(pt + j * tp + i0, Block{});
   }
   for (std::int64_t i = 0; i < t; ++i) {

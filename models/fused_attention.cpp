@@ -44,7 +44,8 @@ struct CausalAttentionFunction : torch::autograd::Function<CausalAttentionFuncti
     float* yp = y.data_ptr<float>();
     float* pp = p.data_ptr<float>();
     at::parallel_for(0, s.batch, 1, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t b = begin; b < end; ++b) cpu::attention_forward(x, tables.c(), tables.s(), s, b, pp, yp);
+      for (std::int64_t b = begin; b < end; ++b)
+        cpu::attention_forward(x, tables.c(), tables.s(), s, b, pp, yp);
     });
     ctx->save_for_backward({qkv, p});
     ctx->saved_data["heads"] = heads;

@@ -32,7 +32,8 @@ void for_each_expert(const std::vector<std::int64_t>& offsets, std::vector<torch
                      torch::IntArrayRef accumulator_sizes, torch::TensorOptions accumulator_options,
                      const Body& body) {
   const auto experts = static_cast<std::int64_t>(offsets.size()) - 1;
-  const std::int64_t threads = std::max<std::int64_t>(1, std::min<std::int64_t>(torch::get_num_threads(), experts));
+  const std::int64_t threads =
+      std::max<std::int64_t>(1, std::min<std::int64_t>(torch::get_num_threads(), experts));
   // first[t]: the first expert of range t, where the rows before it reach t / threads of all rows.
   std::vector<std::int64_t> first(threads + 1, experts);
   for (std::int64_t t = 0, e = 0; t < threads; ++t) {
@@ -143,15 +144,16 @@ struct GroupedExperts : torch::autograd::Function<GroupedExperts> {
     // 1. Gather each expert's rows into a cache-sized block and project: pre (up) = xs_e @ w1[e] (w3[e]).
     torch::Tensor pre = torch::empty({r, w}, x.options());                            // [R, W]
     torch::Tensor up = swiglu ? torch::empty({r, w}, x.options()) : torch::Tensor();  // [R, W]
-    for_each_expert(offsets, nullptr, {}, {}, [&](std::int64_t e, std::int64_t first, std::int64_t n, torch::Tensor*) {
-      torch::Tensor xs = gather_rows(x, token_of_row.narrow(0, first, n));  // [n, D]
-      torch::Tensor pre_e = pre.narrow(0, first, n);
-      torch::mm_out(pre_e, xs, w1[e]);
-      if (swiglu) {
-        torch::Tensor up_e = up.narrow(0, first, n);
-        torch::mm_out(up_e, xs, w3[e]);
-      }
-    });
+    for_each_expert(offsets, nullptr, {}, {},
+                    [&](std::int64_t e, std::int64_t first, std::int64_t n, torch::Tensor*) {
+                      torch::Tensor xs = gather_rows(x, token_of_row.narrow(0, first, n));  // [n, D]
+                      torch::Tensor pre_e = pre.narrow(0, first, n);
+                      torch::mm_out(pre_e, xs, w1[e]);
+                      if (swiglu) {
+                        torch::Tensor up_e = up.narrow(0, first, n);
+                        torch::mm_out(up_e, xs, w3[e]);
+                      }
+                    });
     // 2. Activation and routing weight on all rows at once: hw = act(pre) * weight.
     torch::Tensor h = swiglu ? torch::silu(pre) * up : torch::gelu(pre);  // [R, W]
     torch::Tensor hw = h * weight_of_row.unsqueeze(1);                    // [R, W]
@@ -191,13 +193,14 @@ struct GroupedExperts : torch::autograd::Function<GroupedExperts> {
     // w2[e]^T.
     torch::Tensor grad_w2 = expert_gradient_like(w2, offsets);  // [E, W, D]
     torch::Tensor grad_hw = torch::empty_like(hw);              // [R, W]
-    for_each_expert(offsets, nullptr, {}, {}, [&](std::int64_t e, std::int64_t first, std::int64_t n, torch::Tensor*) {
-      torch::Tensor g = gather_rows(grad_y, token_of_row.narrow(0, first, n));  // [n, D]
-      torch::Tensor grad_w2_e = grad_w2[e];
-      torch::mm_out(grad_w2_e, hw.narrow(0, first, n).t(), g);
-      torch::Tensor grad_hw_e = grad_hw.narrow(0, first, n);
-      torch::mm_out(grad_hw_e, g, w2[e].t());
-    });
+    for_each_expert(offsets, nullptr, {}, {},
+                    [&](std::int64_t e, std::int64_t first, std::int64_t n, torch::Tensor*) {
+                      torch::Tensor g = gather_rows(grad_y, token_of_row.narrow(0, first, n));  // [n, D]
+                      torch::Tensor grad_w2_e = grad_w2[e];
+                      torch::mm_out(grad_w2_e, hw.narrow(0, first, n).t(), g);
+                      torch::Tensor grad_hw_e = grad_hw.narrow(0, first, n);
+                      torch::mm_out(grad_hw_e, g, w2[e].t());
+                    });
     // 2. All rows at once: the routing weights' gradient and the activation's backward.
     torch::Tensor grad_weight = (grad_hw * h).sum(1);             // [R]
     torch::Tensor grad_h = grad_hw * weight_of_row.unsqueeze(1);  // [R, W]
@@ -241,8 +244,8 @@ struct GroupedExperts : torch::autograd::Function<GroupedExperts> {
 
 torch::Tensor grouped_experts(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& w2,
                               const torch::Tensor& w3, const torch::Tensor& weight_of_row,
-                              const torch::Tensor& token_of_row, const std::vector<std::int64_t>& rows_per_expert,
-                              ActivationKind activation) {
+                              const torch::Tensor& token_of_row,
+                              const std::vector<std::int64_t>& rows_per_expert, ActivationKind activation) {
   c10::optional<torch::Tensor> w3_opt;  // an undefined Tensor is not a valid autograd input
   if (w3.defined()) w3_opt = w3;
   return GroupedExperts::apply(x.contiguous(), w1.contiguous(), w2.contiguous(), w3_opt, weight_of_row,

@@ -22,7 +22,7 @@ namespace lab {
 // tensor is ever materialised.
 torch::Tensor grouped_experts(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& w2,
                               const torch::Tensor& w3, const torch::Tensor& weight_of_row,
-                              const torch::Tensor& token_of_row, const std::vector<std::int64_t>& rows_per_expert,
-                              ActivationKind activation);
+                              const torch::Tensor& token_of_row,
+                              const std::vector<std::int64_t>& rows_per_expert, ActivationKind activation);
 
 }  // namespace lab

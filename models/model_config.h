@@ -25,27 +25,27 @@ enum class RouterKind { token_choice, expert_choice };
 
 struct ModelConfig {
   // --- the transformer ---
-  std::int64_t vocab_size = 64;               // tokens in the vocabulary, e.g. 64 for the synthetic tasks
-  std::int64_t max_seq_len = 128;             // longest sequence (prompt + answer) the model accepts
-  std::int64_t d_model = 256;                 // width of the residual stream
-  std::int64_t layers = 4;                    // transformer blocks
-  std::int64_t heads = 4;                     // attention heads; must divide d_model
-  std::int64_t d_ff = 0;                      // dense FFN hidden width; 0 = d_model (Mixture-of-Parrots setup)
+  std::int64_t vocab_size = 64;          // tokens in the vocabulary, e.g. 64 for the synthetic tasks
+  std::int64_t max_seq_len = 128;        // longest sequence (prompt + answer) the model accepts
+  std::int64_t d_model = 256;            // width of the residual stream
+  std::int64_t layers = 4;               // transformer blocks
+  std::int64_t heads = 4;                // attention heads; must divide d_model
+  std::int64_t d_ff = 0;                 // dense FFN hidden width; 0 = d_model (Mixture-of-Parrots setup)
   NormKind norm = NormKind::layer_norm;  // pre-norm kind, also the final and MoE output norm
   PositionKind positions = PositionKind::rope;       // rotary (no parameters) or learned absolute
   ActivationKind activation = ActivationKind::gelu;  // GELU (2 matrices) or SwiGLU (3 matrices)
   double init_scale = 0.1;  // truncated-normal init, sigma = sqrt(init_scale / fan_in) (Switch: 0.1)
 
   // --- the FFN of every block: dense or Mixture-of-Experts ---
-  FfnKind ffn = FfnKind::dense;  // dense: every MoE field below is ignored
-  std::int64_t experts = 0;           // experts per MoE layer (0 when granularity > 0 sets it)
-  std::int64_t top_k = 2;             // experts per token (token choice); with granularity, the base k
-  std::int64_t expert_width = 0;      // hidden width of one expert; 0 = d_ff (or d_ff / granularity)
-  std::int64_t granularity = 0;       // fine-grained G > 0: experts = expansion*G, width = d_ff/G, top_k *= G
-  std::int64_t expansion = 0;         // fine-grained E: MoE parameters / dense FFN parameters (with G)
+  FfnKind ffn = FfnKind::dense;   // dense: every MoE field below is ignored
+  std::int64_t experts = 0;       // experts per MoE layer (0 when granularity > 0 sets it)
+  std::int64_t top_k = 2;         // experts per token (token choice); with granularity, the base k
+  std::int64_t expert_width = 0;  // hidden width of one expert; 0 = d_ff (or d_ff / granularity)
+  std::int64_t granularity = 0;   // fine-grained G > 0: experts = expansion*G, width = d_ff/G, top_k *= G
+  std::int64_t expansion = 0;     // fine-grained E: MoE parameters / dense FFN parameters (with G)
   RouterKind router = RouterKind::token_choice;  // token choice (dropless) or expert choice
   double capacity_factor = 1.0;     // expert choice: each expert takes capacity_factor*top_k*n/experts
-  std::int64_t group_size = 0;           // expert choice: tokens per routing group (last may be shorter); 0 = all
+  std::int64_t group_size = 0;      // expert choice: tokens per routing group (last may be shorter); 0 = all
   double load_balance_coef = 0.01;  // Switch load-balancing loss coefficient (token choice)
   double z_loss_coef = 0.001;       // ST-MoE router z-loss coefficient
   bool moe_output_norm = false;     // a norm on the MoE output (Ludziejewski et al.: needed for G > 1)

@@ -25,7 +25,8 @@ void for_each_part(std::int64_t rows, std::int64_t parts, const Part& part) {
 }
 
 // out[rows] = a[rows] @ b, the rows split over the threads.
-void rows_in_parallel(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor& out, std::int64_t parts) {
+void rows_in_parallel(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor& out,
+                      std::int64_t parts) {
   for_each_part(a.size(0), parts, [&](std::int64_t, std::int64_t begin, std::int64_t length) {
     torch::Tensor slice = out.narrow(0, begin, length);
     at::mm_out(slice, a.narrow(0, begin, length), b);

@@ -168,9 +168,10 @@ Distributed::Distributed(const DistributedEnv& env, torch::Device device) : env_
     group_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
   } catch (const std::exception& e) {
     // The address is the user's: a wrong MASTER_ADDR / MASTER_PORT, a port in use, or rank 0 not started.
-    fail("rank {}: cannot {} the rendezvous store at {} (MASTER_ADDR:MASTER_PORT): {}; check the address, "
-         "that the port is free on rank 0's host and that rank 0 is running",
-         env.rank, env.rank == 0 ? "open" : "reach", where, describe(e));
+    fail(
+        "rank {}: cannot {} the rendezvous store at {} (MASTER_ADDR:MASTER_PORT): {}; check the address, "
+        "that the port is free on rank 0's host and that rank 0 is running",
+        env.rank, env.rank == 0 ? "open" : "reach", where, describe(e));
   }
   try {
     if (device.is_cuda()) {

@@ -15,7 +15,8 @@
 namespace lab {
 namespace {
 
-ModelConfig moe_config(std::int64_t experts, std::int64_t top_k, RouterKind router, ActivationKind activation) {
+ModelConfig moe_config(std::int64_t experts, std::int64_t top_k, RouterKind router,
+                       ActivationKind activation) {
   ModelConfig c;
   c.d_model = 16;
   c.d_ff = 16;

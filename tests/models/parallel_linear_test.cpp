@@ -12,7 +12,8 @@ namespace {
 TEST(ParallelLinear, MatchesThePlainLinearInOutputsAndGradients) {
   for (int threads : {1, 2, 3}) {
     torch::set_num_threads(threads);
-    for (const std::vector<std::int64_t>& shape : {std::vector<std::int64_t>{7, 33, 64}, {1, 1, 16}, {2561, 48}}) {
+    for (const std::vector<std::int64_t>& shape :
+         {std::vector<std::int64_t>{7, 33, 64}, {1, 1, 16}, {2561, 48}}) {
       SCOPED_TRACE(::testing::Message() << "threads " << threads << " rows " << shape[0]);
       torch::manual_seed(5);
       torch::Tensor x = torch::randn(shape).requires_grad_();

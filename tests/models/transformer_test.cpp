@@ -75,17 +75,17 @@ TEST(Transformer, InitialisesEveryMatrixFromItsInputWidth) {
     c.activation = ActivationKind::swiglu;
     c.init_scale = 0.1;
     const std::map<std::string, std::int64_t> fan_in = {{"token_embedding.weight", d},
-                                                   {"position_embedding.weight", d},
-                                                   {"blocks.0.attention.qkv.weight", d},
-                                                   {"blocks.0.attention.proj.weight", d},
-                                                   {"blocks.0.dense.w1.weight", d},
-                                                   {"blocks.0.dense.w3.weight", d},
-                                                   {"blocks.0.dense.w2.weight", hidden},
-                                                   {"blocks.0.moe.router", d},
-                                                   {"blocks.0.moe.w1", d},
-                                                   {"blocks.0.moe.w3", d},
-                                                   {"blocks.0.moe.w2", hidden},
-                                                   {"head.weight", d}};
+                                                        {"position_embedding.weight", d},
+                                                        {"blocks.0.attention.qkv.weight", d},
+                                                        {"blocks.0.attention.proj.weight", d},
+                                                        {"blocks.0.dense.w1.weight", d},
+                                                        {"blocks.0.dense.w3.weight", d},
+                                                        {"blocks.0.dense.w2.weight", hidden},
+                                                        {"blocks.0.moe.router", d},
+                                                        {"blocks.0.moe.w1", d},
+                                                        {"blocks.0.moe.w3", d},
+                                                        {"blocks.0.moe.w2", hidden},
+                                                        {"head.weight", d}};
     Transformer model(c);
     int matrices = 0;
     for (const auto& item : model->named_parameters()) {
