@@ -25,9 +25,11 @@ constexpr int kExitInternal = 1;  // a bug or an environment failure the lab did
 // Every subcommand, in the order `lab --help` lists them.
 std::vector<Command> add_commands(CLI::App& app, const GlobalOptions& global) {
   return {
-      add_gen_command(app, global),     add_verify_command(app, global),     add_export_command(app, global),
-      add_inspect_command(app, global), add_model_info_command(app, global), add_train_command(app, global),
-      add_probe_command(app, global),   add_run_command(app, global),        add_report_command(app, global),
+      add_gen_command(app, global),          add_verify_command(app, global),
+      add_export_command(app, global),       add_inspect_command(app, global),
+      add_model_info_command(app, global),   add_train_command(app, global),
+      add_export_model_command(app, global), add_probe_command(app, global),
+      add_run_command(app, global),          add_report_command(app, global),
       add_fit_command(app, global),
   };
 }

@@ -10,6 +10,7 @@
 #include "cli/runtime.h"
 #include "cli/validators.h"
 #include "core/error.h"
+#include "core/run_files.h"
 #include "models/accounting.h"
 #include "probes/probe.h"
 #include "trainer/distributed.h"
@@ -17,16 +18,34 @@
 #include "trainer/trainer.h"
 
 namespace lab {
+namespace {
+
+// --resume: "always" continues the run in `out_dir` (an error if there is none); "auto" continues it
+// if `out_dir` holds one and starts it otherwise, so that a requeued or restarted job repeats its
+// command line unchanged.
+bool resume_requested(const std::string& mode, const std::string& out_dir) {
+  if (mode.empty()) return false;
+  if (mode == "always") return true;
+  if (mode == "auto") return std::filesystem::exists(std::filesystem::path(out_dir) / run_files::kConfig);
+  fail(
+      "--resume {}: expected no value (continue the run in --out) or auto (continue it if there is one, "
+      "start it otherwise)",
+      mode);
+}
+
+}  // namespace
 
 Command add_train_command(CLI::App& app, const GlobalOptions& global) {
   CLI::App* cmd = app.add_subcommand(
       "train",
-      "Train a dense or MoE transformer on a dataset; writes RUN/config.json, metrics.jsonl, checkpoints/");
+      "Train a dense or MoE transformer on a dataset; writes RUN/config.json, metrics.jsonl, checkpoints/, "
+      "model.safetensors");
   struct Options {
     TrainConfig train;
     ModelConfig model;
     std::int64_t probe_examples = 200;
     int nproc = 1;
+    std::string resume;  // "" (a new run), "always" (--resume) or "auto"
   };
   auto o = std::make_shared<Options>();
   o->model.vocab_size = 0;   // from the dataset
@@ -37,11 +56,14 @@ Command add_train_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--out", t.out_dir, "Run directory to create (or continue, with --resume)")
       ->required()
       ->group(data);
-  cmd->add_flag(
-         "--resume", t.resume,
-         "Continue the run in --out from its newest checkpoint, with its stored configs, workers and "
-         "threads per worker (other flags are ignored); the result is bit-identical to an uninterrupted "
-         "run")
+  cmd->add_option("--resume", o->resume,
+                  "Continue the run in --out from its newest checkpoint, with its stored configs, workers "
+                  "and threads per worker (other flags are ignored); the result is bit-identical to an "
+                  "uninterrupted run. `--resume auto`: continue if --out holds a run, start it otherwise "
+                  "(one command line for torchrun --max-restarts and Slurm --requeue)")
+      ->expected(0, 1)
+      ->default_str("always")
+      ->option_text("[auto]")
       ->group(data);
   add_field_flags(cmd, t, data);  // the training settings (TrainConfig's field list)
   cmd->add_option("--probe-examples", o->probe_examples, "Examples per split in each periodic probe")
@@ -60,6 +82,7 @@ Command add_train_command(CLI::App& app, const GlobalOptions& global) {
   cmd->footer("--vocab and --max-seq-len default to 0: taken from the dataset.");
 
   return {cmd, [o, &global] {
+            o->train.resume = resume_requested(o->resume, o->train.out_dir);
             const DistributedEnv env = distributed_env_from_environment();
             if (o->train.resume) {
               // The run continues on the workers it was started with (--nproc is ignored, as every

@@ -12,6 +12,7 @@ Command add_export_command(CLI::App& app, const GlobalOptions& global);
 Command add_inspect_command(CLI::App& app, const GlobalOptions& global);
 Command add_train_command(CLI::App& app, const GlobalOptions& global);
 Command add_model_info_command(CLI::App& app, const GlobalOptions& global);
+Command add_export_model_command(CLI::App& app, const GlobalOptions& global);
 Command add_probe_command(CLI::App& app, const GlobalOptions& global);
 Command add_run_command(CLI::App& app, const GlobalOptions& global);
 Command add_report_command(CLI::App& app, const GlobalOptions& global);

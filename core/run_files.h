@@ -7,6 +7,7 @@
 //   RUN/config.json     written once by the trainer: what the run is (trainer/trainer.h)
 //   RUN/metrics.jsonl   appended by the trainer: one line per log step, held-out evaluation, probe
 //   RUN/checkpoints/    the trainer's checkpoints (trainer/checkpoint.h)
+//   RUN/model.safetensors  the final weights with config.json, for PyTorch (trainer/model_file.h)
 //   RUN/probe.json      written by the probes after training: the run's result (probes/probe.h)
 //   RUN/run.json        written by the experiment runner: which preset run this is (experiments/runner.h)
 
@@ -15,6 +16,7 @@ namespace lab::run_files {
 inline constexpr char kConfig[] = "config.json";
 inline constexpr char kMetrics[] = "metrics.jsonl";
 inline constexpr char kCheckpoints[] = "checkpoints";
+inline constexpr char kModelFile[] = "model.safetensors";
 inline constexpr char kProbe[] = "probe.json";
 inline constexpr char kRunInfo[] = "run.json";
 

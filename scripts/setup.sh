@@ -5,8 +5,7 @@
 #
 #   bash scripts/setup.sh [PRESET] [--peers]
 #     PRESET   CMake preset to build: release (default), debug or asan
-#     --peers  also install the Python peers' dependencies (python3-torch, python3-networkx), which
-#              only the benchmarks' comparisons need
+#     --peers  also install python3-networkx, which only the benchmarks' Python peers need
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,8 +31,9 @@ packages=(
   gnuplot-nox             # plots
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev  # the fuzz preset's compiler and libFuzzer (scripts/fuzz.sh)
+  python3 python3-torch python3-numpy  # the interop tests: python/lab_model.py and lab_data.py in PyTorch
 )
-if [ "$peers" = 1 ]; then packages+=(python3 python3-torch python3-networkx); fi
+if [ "$peers" = 1 ]; then packages+=(python3-networkx); fi
 
 missing=()
 for line in "${packages[@]}"; do

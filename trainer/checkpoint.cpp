@@ -17,6 +17,7 @@
 #include "core/json_file.h"
 #include "core/run_files.h"
 #include "core/safetensors.h"
+#include "trainer/tensor_file.h"
 
 namespace lab {
 namespace fs = std::filesystem;
@@ -123,84 +124,11 @@ std::string verified_bytes(const fs::path& file, const Record& record) {
   return bytes;
 }
 
-std::string shape_text(c10::IntArrayRef sizes) { return fmt::format("[{}]", fmt::join(sizes, ", ")); }
-
-[[noreturn]] void shape_mismatch(const fs::path& file, const std::string& name, const std::string& stored,
-                                 c10::IntArrayRef expected) {
-  fail(
-      "{}: tensor '{}' has shape {} in the checkpoint, but the model its run's config.json describes has "
-      "{}: the checkpoint belongs to another model (was config.json edited?)",
-      file.string(), name, stored, shape_text(expected));
-}
-
-// ---- safetensors <-> tensors ----
-
-const char* dtype_name(torch::ScalarType type) {
-  switch (type) {
-    case torch::kFloat:
-      return "F32";
-    case torch::kBFloat16:
-      return "BF16";
-    case torch::kHalf:
-      return "F16";
-    case torch::kDouble:
-      return "F64";
-    case torch::kLong:
-      return "I64";
-    case torch::kInt:
-      return "I32";
-    case torch::kShort:
-      return "I16";
-    case torch::kChar:
-      return "I8";
-    case torch::kByte:
-      return "U8";
-    case torch::kBool:
-      return "BOOL";
-    default:
-      throw std::invalid_argument(
-          fmt::format("checkpoint: no safetensors dtype for {}", c10::toString(type)));
-  }
-}
-
-void add_tensor(SafetensorsWriter& writer, const std::string& name, const torch::Tensor& tensor) {
-  const torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
-  writer.add(name, dtype_name(t.scalar_type()), t.sizes().vec(), t.data_ptr(), t.nbytes());
-}
-
-// A stored tensor as a new CPU tensor (copied: the stored bytes need not be aligned).
-torch::Tensor to_tensor(const SafetensorsTensor& stored, torch::ScalarType type) {
-  torch::Tensor t = torch::empty(stored.shape, torch::TensorOptions().dtype(type));
-  if (stored.bytes.size() != t.nbytes()) throw std::logic_error("checkpoint: size mismatch after validation");
-  if (!stored.bytes.empty()) std::memcpy(t.data_ptr(), stored.bytes.data(), stored.bytes.size());
-  return t;
-}
-
-// The stored tensor `name`, checked to have `like`'s dtype and shape.
-torch::Tensor read_like(const SafetensorsFile& file, const fs::path& path, const std::string& name,
-                        const torch::Tensor& like) {
-  const SafetensorsTensor* stored = file.find(name);
-  if (stored == nullptr) {
-    fail(
-        "{}: has no tensor '{}', which the model its run's config.json describes needs: the checkpoint "
-        "belongs to another model (was config.json edited?)",
-        path.string(), name);
-  }
-  if (stored->dtype != dtype_name(like.scalar_type())) {
-    fail("{}: tensor '{}' is {} in the checkpoint where the model has {}", path.string(), name, stored->dtype,
-         dtype_name(like.scalar_type()));
-  }
-  if (c10::IntArrayRef(stored->shape) != like.sizes()) {
-    shape_mismatch(path, name, shape_text(stored->shape), like.sizes());
-  }
-  return to_tensor(*stored, like.scalar_type());
-}
-
 template <typename T>
 T read_scalar(const SafetensorsFile& file, const fs::path& path, const std::string& name,
               torch::ScalarType type, std::int64_t count, std::int64_t index = 0) {
   const SafetensorsTensor* stored = file.find(name);
-  if (stored == nullptr || stored->dtype != dtype_name(type) || stored->shape.size() > 1 ||
+  if (stored == nullptr || stored->dtype != safetensors_dtype(type) || stored->shape.size() > 1 ||
       (stored->shape.empty() ? 1 : stored->shape[0]) != count) {
     fail("{}: '{}' is missing or malformed: not a checkpoint this lab wrote", path.string(), name);
   }
@@ -221,34 +149,6 @@ auto state_key(Optimizer& optimizer, const torch::Tensor& parameter) {
 
 std::string optimizer_name(std::size_t group, std::size_t index, const char* field) {
   return fmt::format("optimizer.{}.{}.{}", group, index, field);
-}
-
-// The model's weights into `model.<name>` tensors; every one of the model's parameters and buffers
-// must be there with its shape and dtype, and nothing else may be.
-void load_model_tensors(const SafetensorsFile& file, const fs::path& path, torch::nn::Module& model) {
-  torch::NoGradGuard no_grad;
-  std::size_t expected = 0;
-  for (const auto& items : {model.named_parameters(), model.named_buffers()}) {
-    for (const auto& item : items) {
-      torch::Tensor target = item.value();
-      target.copy_(read_like(file, path, "model." + item.key(), target));
-      ++expected;
-    }
-  }
-  std::size_t stored = 0;
-  for (const SafetensorsTensor& t : file.tensors) stored += t.name.starts_with("model.") ? 1 : 0;
-  if (stored != expected) {
-    for (const SafetensorsTensor& t : file.tensors) {
-      if (!t.name.starts_with("model.")) continue;
-      const std::string name = t.name.substr(6);
-      if (model.named_parameters().find(name) == nullptr && model.named_buffers().find(name) == nullptr) {
-        fail(
-            "{}: tensor '{}' is not in the model its run's config.json describes: the checkpoint belongs to "
-            "another model (was config.json edited?)",
-            path.string(), t.name);
-      }
-    }
-  }
 }
 
 // ---- the older format: one LibTorch archive (read only) ----
@@ -308,6 +208,10 @@ CheckpointState load_legacy(const fs::path& file, const std::string& bytes, torc
 
 // Loads the model and, if `optimizer` is given, the optimizer and trainer state.
 CheckpointState load(const fs::path& file, torch::nn::Module& model, torch::optim::AdamW* optimizer) {
+  if (file.extension() != ".safetensors" && !is_legacy(file)) {
+    fail("{}: not a checkpoint (checkpoints are RUN/checkpoints/step-N.safetensors)", file.string());
+  }
+  if (!fs::is_regular_file(file)) fail("{}: no such checkpoint", file.string());
   const Record record = read_record(file);
   const std::string bytes = verified_bytes(file, record);
   if (is_legacy(file)) return load_legacy(file, bytes, model, optimizer);
@@ -322,7 +226,7 @@ CheckpointState load(const fs::path& file, torch::nn::Module& model, torch::opti
     fail("{}: checkpoint format version {} is newer than this lab reads ({})", file.string(), it->second,
          kFormatVersion);
   }
-  load_model_tensors(stored, file, model);
+  load_module_tensors(stored, file, model, "model.");
   CheckpointState state;
   if (optimizer == nullptr) return state;
 
@@ -376,9 +280,7 @@ void save_checkpoint(const fs::path& run_dir, torch::nn::Module& model, torch::o
   SafetensorsWriter writer;
   writer.set_metadata("format", kFormat);
   writer.set_metadata("format_version", kFormatVersion);
-  for (const auto& items : {model.named_parameters(), model.named_buffers()}) {
-    for (const auto& item : items) add_tensor(writer, "model." + item.key(), item.value());
-  }
+  add_module_tensors(writer, model, "model.");
   auto& groups = optimizer.param_groups();
   for (std::size_t g = 0; g < groups.size(); ++g) {
     const std::vector<torch::Tensor>& params = groups[g].params();

@@ -74,6 +74,11 @@ NewRunDirectory::~NewRunDirectory() {
 void NewRunDirectory::create(const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(dir) && !fs::is_empty(dir, ec)) {
+    if (!fs::exists(dir / run_files::kConfig)) {
+      fail(
+          "--out {} exists, is not empty and is not a run directory (it has no {}); choose another directory",
+          dir.string(), run_files::kConfig);
+    }
     fail("--out {} exists and is not empty; pass --resume to continue that run, or choose another directory",
          dir.string());
   }

@@ -25,6 +25,7 @@
 #include "trainer/batcher.h"
 #include "trainer/checkpoint.h"
 #include "trainer/distributed.h"
+#include "trainer/model_file.h"
 #include "trainer/run_directory.h"
 #include "trainer/train_config_json.h"
 #include "trainer/training_loop.h"
@@ -235,6 +236,11 @@ OpenRun open_together(RunConfigs& run, torch::Device device, Distributed& dist,
   return open;
 }
 
+// RUN/model.safetensors: the final weights with the run's config.json, for PyTorch.
+void write_final_model(const fs::path& run_dir, torch::nn::Module& model) {
+  write_model_file(run_dir / run_files::kModelFile, model, read_json_file(run_dir / run_files::kConfig));
+}
+
 // A finished run resumed (a requeued job, a repeated command), reported as it stands: evaluating and
 // logging again would append a duplicate final line.
 TrainResult finished_run(const fs::path& run_dir, TrainResult result) {
@@ -312,7 +318,12 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
   };
-  if (c.resume && open.state.step >= total_steps) return finish(finished_run(c.out_dir, result));
+  if (c.resume && open.state.step >= total_steps) {
+    // Runs finished before the model file existed get one.
+    if (dist.is_main() && !fs::exists(fs::path(c.out_dir) / run_files::kModelFile))
+      write_final_model(c.out_dir, *open.model);
+    return finish(finished_run(c.out_dir, result));
+  }
 
   TrainingLoop loop(c, device, dist, open, batcher, eval_batcher ? &*eval_batcher : nullptr, total_steps,
                     hooks, quiet);
@@ -336,6 +347,7 @@ TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet
   result.eval_loss = loop.log_eval();
   if (c.probe_every > 0) loop.probe();
   loop.checkpoint();
+  if (dist.is_main()) write_final_model(c.out_dir, *open.model);
   dist.barrier();  // no worker reports success before rank 0 has saved
   return finish(result);
 }

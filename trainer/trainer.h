@@ -8,6 +8,7 @@
 //   metrics.jsonl   one JSON object per logged step (step, tokens, loss, aux losses, lr, grad norm,
 //                   tokens/s) and per evaluation (held-out loss)
 //   checkpoints/    step-NNNNNNNN.safetensors and its .json record, the newest few (trainer/checkpoint.h)
+//   model.safetensors  the final weights with config.json, for PyTorch (trainer/model_file.h)
 
 #include <filesystem>
 #include <functional>

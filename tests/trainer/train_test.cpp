@@ -20,6 +20,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/support/trained_run.h"
 #include "trainer/checkpoint.h"
+#include "trainer/model_file.h"
 #include "trainer/trainer.h"
 
 extern char** environ;
@@ -391,6 +392,35 @@ TEST(Train, ResumingAFinishedRunSaysSoAndChangesNothing) {
   EXPECT_EQ(read(*checkpoint), weights);
 }
 
+// One command line for a job that may be restarted (torchrun --max-restarts, Slurm --requeue): the
+// first start trains, a repeat finds the run finished; the final model file holds the last weights.
+TEST(Train, ResumeAutoStartsARunThenContinuesItAndTheModelFileHoldsTheFinalWeights) {
+  TempDir dir;
+  ASSERT_EQ(
+      run_lab({"-q", "gen", "phonebook", "--entries", "32", "--out", (dir / "book").string()}).exit_code, 0);
+  const std::string run = (dir / "run").string();
+  const std::vector<std::string> command =
+      with({"--threads", "1", "train", "--data", (dir / "book").string(), "--out", run, "--steps", "6",
+            "--batch-size", "8", "--resume", "auto"},
+           kTinyModel);
+  ProcessResult first = run_lab(command);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.out.find("trained 6 steps"), std::string::npos) << first.out;
+  ModelFile model_file = load_model_file(dir / "run" / "model.safetensors");
+  Transformer final_weights = load_run(dir / "run");
+  for (const auto& item : final_weights->named_parameters()) {
+    EXPECT_TRUE(torch::equal(*model_file.model->named_parameters().find(item.key()), item.value()))
+        << item.key();
+  }
+  EXPECT_EQ(model_file.run_config, nlohmann::json::parse(std::ifstream(dir / "run" / "config.json")));
+
+  fs::remove(dir / "run" / "model.safetensors");  // a run finished before model files existed
+  ProcessResult again = run_lab(command);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("already finished at step 6"), std::string::npos) << again.out;
+  EXPECT_TRUE(fs::exists(dir / "run" / "model.safetensors")) << "written for the finished run";
+}
+
 TEST(Train, ACorruptCheckpointIsRefusedNamingItAndThePreviousOne) {
   TempDir dir;
   ASSERT_EQ(
@@ -445,8 +475,11 @@ TEST(Train, BadInputExitsTwoNamingIt) {
       {{"train", "--data", book, "--out", (dir / "r5").string(), "--batch-size", "0"}, "--batch-size"},
       {{"train", "--data", book, "--out", (dir / "r7").string(), "--batch-size", "100000000000"},
        "larger than the 100 training examples"},
-      {{"train", "--data", book, "--out", book}, "--resume"},  // exists and is not empty
+      {{"train", "--data", book, "--out", book}, "is not a run directory (it has no config.json)"},
+      {{"train", "--data", book, "--out", book, "--resume", "auto"}, "is not a run directory"},
       {{"train", "--data", book, "--out", (dir / "r6").string(), "--resume"}, "config.json"},
+      {{"train", "--data", book, "--out", (dir / "r8").string(), "--resume", "sometimes"},
+       "--resume sometimes"},
   };
   for (const Case& c : cases) {
     ProcessResult r = run_lab(c.args);
@@ -495,8 +528,8 @@ TEST(Train, ACheckpointOfAnotherShapeIsRefusedNamingTheTensor) {
     ProcessResult r = run_lab(with({"--threads", "1"}, args));
     EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.err;
     EXPECT_NE(r.err.find("step-00000002.safetensors: tensor '"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("32] in the checkpoint"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("64]: the checkpoint belongs to another model"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("32] in the file"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("64]: the file belongs to another model"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("config.json"), std::string::npos) << r.err;
   }
 }
