@@ -1,6 +1,9 @@
 // `lab run PRESET`: the one-command experiment (experiments/runner.h).
+#include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <sstream>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -13,6 +16,47 @@
 #include "results/report.h"
 
 namespace lab {
+namespace {
+
+// An environment variable as a whole number, or nullopt when it is unset or not one.
+std::optional<long> env_number(const char* name) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return std::nullopt;
+  char* end = nullptr;
+  const long value = std::strtol(text, &end, 10);
+  return *end == '\0' ? std::optional<long>(value) : std::nullopt;
+}
+
+// --shard i/n, or auto: this task of a Slurm job array (sbatch --array=0-7 runs 8 shards).
+std::pair<int, int> parse_shard(const std::string& text) {
+  if (text == "auto") {
+    const auto id = env_number("SLURM_ARRAY_TASK_ID");
+    const auto count = env_number("SLURM_ARRAY_TASK_COUNT");
+    if (!id || !count) {
+      fail(
+          "--shard auto: SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT are not set (or not numbers): this "
+          "is "
+          "not a task of a Slurm job array (sbatch --array=0-N); pass --shard i/n instead");
+    }
+    const long index = *id - env_number("SLURM_ARRAY_TASK_MIN").value_or(0);
+    if (*count < 1 || index < 0 || index >= *count) {
+      fail(
+          "--shard auto: array task {} of {} (SLURM_ARRAY_TASK_MIN {}) is not one of 0..{}: use a contiguous "
+          "array such as --array=0-{}, or pass --shard i/n",
+          *id, *count, env_number("SLURM_ARRAY_TASK_MIN").value_or(0), *count - 1, *count - 1);
+    }
+    return {static_cast<int>(index), static_cast<int>(*count)};
+  }
+  int i = -1, n = 0;
+  char slash = 0;
+  std::istringstream in(text);
+  if (!(in >> i >> slash >> n) || slash != '/' || !in.eof() || n < 1 || i < 0 || i >= n) {
+    fail("--shard {}: expected i/n with 0 <= i < n, e.g. 0/4, or auto (in a Slurm job array)", text);
+  }
+  return {i, n};
+}
+
+}  // namespace
 
 Command add_run_command(CLI::App& app, const GlobalOptions& global) {
   CLI::App* cmd = app.add_subcommand(
@@ -23,6 +67,7 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
     std::string preset;
     std::string out;
     std::string shard;
+    std::vector<std::string> overrides;
     bool dry_run = false;
     bool list = false;
     bool no_report = false;
@@ -30,12 +75,19 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("PRESET", o->preset, "A shipped preset's name (see --list) or a preset file (.toml)");
+  cmd->add_option(
+      "KEY=VALUE", o->overrides,
+      "Change the preset without editing it: train.steps=500 seeds=[0] models.0.d_model=[32,64] "
+      "(values are TOML; a number picks a [[models]] or [[tasks]] entry). OUT/preset.resolved.toml "
+      "records the preset as run");
   cmd->add_option("--out", o->out, "Output directory (default: runs/<preset name>)")->option_text("DIR");
   cmd->add_flag("--dry-run", o->dry_run,
                 "List the runs with their parameters and estimated cost; run nothing");
-  cmd->add_option("--shard", o->shard,
-                  "Run every n-th run starting at i (0-based), e.g. --shard 2/8 in the third of 8 batch jobs")
-      ->option_text("i/n");
+  cmd->add_option(
+         "--shard", o->shard,
+         "Run every n-th run starting at i (0-based), e.g. --shard 2/8 in the third of 8 batch jobs; "
+         "auto: i and n from a Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT)")
+      ->option_text("i/n|auto");
   cmd->add_flag("--list", o->list, "List the shipped presets and exit");
   cmd->add_flag("--no-report", o->no_report,
                 "Skip the results and plots at the end (`lab report` draws them)");
@@ -62,7 +114,7 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
             }
             if (o->preset.empty())
               fail("PRESET is required: a shipped preset's name (`lab run --list`) or a .toml file");
-            Preset preset = load_preset(find_preset(o->preset));
+            Preset preset = load_preset(find_preset(o->preset), o->overrides);
             RunnerOptions& r = o->runner;
             r.out =
                 o->out.empty() ? std::filesystem::path("runs") / preset.name : std::filesystem::path(o->out);
@@ -70,16 +122,7 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
             r.quiet = global.quiet;
             r.report = !o->no_report;
             r.threads = global.threads > 0 ? global.threads : default_thread_count();
-            if (!o->shard.empty()) {
-              int i = -1, n = 0;
-              char slash = 0;
-              std::istringstream in(o->shard);
-              if (!(in >> i >> slash >> n) || slash != '/' || !in.eof() || n < 1 || i < 0 || i >= n) {
-                fail("--shard {}: expected i/n with 0 <= i < n, e.g. 0/4", o->shard);
-              }
-              r.shard_index = i;
-              r.shard_count = n;
-            }
+            if (!o->shard.empty()) std::tie(r.shard_index, r.shard_count) = parse_shard(o->shard);
             install_interrupt_handlers();
             RunnerSummary summary = run_preset(preset, r);
             if (r.dry_run) return;

@@ -1,6 +1,7 @@
 #include "experiments/preset.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -30,9 +31,80 @@ std::string safe_name(const std::string& s) {
   return out;
 }
 
+std::vector<std::string> split_key(const std::string& key) {
+  std::vector<std::string> parts;
+  std::size_t begin = 0;
+  for (std::size_t dot = key.find('.');; dot = key.find('.', begin)) {
+    parts.push_back(key.substr(begin, dot == std::string::npos ? std::string::npos : dot - begin));
+    if (dot == std::string::npos) break;
+    begin = dot + 1;
+  }
+  return parts;
+}
+
+// A word a shell user would not quote: letters, digits, '_', '-' and '.', starting with a letter.
+bool bare_word(const std::string& s) {
+  if (s.empty() || !std::isalpha(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+// One KEY=VALUE of the command line into the preset's table. The value is parsed as TOML (a bare word
+// that is not TOML is taken as a string: norm=rms_norm); its source is "cmdline: KEY", so that a
+// later error about it reads "cmdline: KEY: ..." (preset_toml::fail_at).
+void apply_override(toml::table& root, const std::string& text) {
+  const std::size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    fail("cmdline: {}: expected KEY=VALUE, e.g. train.steps=500, seeds=[0] or models.0.d_model=[32,64]",
+         text);
+  }
+  const std::string key = text.substr(0, eq), value = text.substr(eq + 1);
+  const std::string source = "cmdline: " + key;
+  toml::table parsed;
+  try {
+    parsed = toml::parse("value = " + value, std::string_view(source));
+  } catch (const toml::parse_error& e) {
+    if (!bare_word(value)) fail("{}: '{}' is not a TOML value ({})", source, value, e.description());
+    parsed = toml::parse("value = \"" + value + "\"", std::string_view(source));
+  }
+  const std::vector<std::string> parts = split_key(key);
+  toml::node* node = &root;
+  std::string path;
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    const std::string& part = parts[i];
+    path += (path.empty() ? "" : ".") + part;
+    if (toml::table* table = node->as_table()) {
+      if (!table->contains(part)) table->insert(part, toml::table{});
+      node = table->get(part);
+    } else if (toml::array* array = node->as_array()) {
+      std::size_t index = 0;
+      auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), index);
+      if (ec != std::errc() || end != part.data() + part.size() || index >= array->size()) {
+        fail("{}: '{}' is not an entry of the preset's {} (0 to {})", source, path,
+             path.substr(0, path.rfind('.')), array->size() - 1);
+      }
+      node = array->get(index);
+    } else {
+      fail("{}: '{}' is a value in the preset, not a table", source, path);
+    }
+  }
+  toml::table* table = node->as_table();
+  if (table == nullptr) {
+    fail("{}: '{}' is {} in the preset, not a table", source, path, node->is_array() ? "a list" : "a value");
+  }
+  if (parts.back().empty()) {
+    fail(
+        "{}: '{}' names no key of a table (to change a [[models]] or [[tasks]] entry, name its key: "
+        "models.0.d_model=64)",
+        source, key);
+  }
+  parsed.get("value")->visit([&](auto& v) { table->insert_or_assign(parts.back(), std::move(v)); });
+}
+
 }  // namespace
 
-Preset load_preset(const fs::path& file) {
+Preset load_preset(const fs::path& file, const std::vector<std::string>& overrides) {
   toml::table root;
   try {
     root = toml::parse_file(file.string());
@@ -40,9 +112,17 @@ Preset load_preset(const fs::path& file) {
     if (!fs::exists(file)) fail("{}: no such preset file", file.string());
     fail("{}:{}:{}: {}", file.string(), e.source().begin.line, e.source().begin.column, e.description());
   }
+  for (const std::string& text : overrides) apply_override(root, text);
 
   Preset preset;
   preset.file = file;
+  {
+    std::ostringstream resolved;
+    resolved << "# " << file.string() << (overrides.empty() ? "" : " with");
+    for (const std::string& text : overrides) resolved << " " << text;
+    resolved << "\n# as `lab run` read it: `lab run THIS_FILE` repeats the runs.\n" << root << "\n";
+    preset.resolved_toml = resolved.str();
+  }
   std::vector<std::int64_t> seeds{0};
   for (const auto& [key_view, node] : root) {
     const std::string key(key_view.str());

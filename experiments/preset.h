@@ -74,11 +74,16 @@ struct Preset {
   bool predictions = false;        // each run's probe also writes RUN/predictions.jsonl
   std::vector<std::string> notes;  // printed at the end of a whole (unsharded) `lab run`
   std::vector<RunSpec> runs;
+  std::string
+      resolved_toml;  // the preset as run, overrides applied: `lab run` writes OUT/preset.resolved.toml
 };
 
 // Reads, expands and validates a preset. lab::Error "FILE:LINE:COL: ..." for a TOML syntax error,
-// an unknown key, a wrong type, an out-of-range value or an unknown task.
-Preset load_preset(const std::filesystem::path& file);
+// an unknown key, a wrong type, an out-of-range value or an unknown task. `overrides` are the command
+// line's KEY=VALUE changes (`lab run PRESET train.steps=500 seeds=[0] models.0.d_model=[32,64]`): each
+// value, parsed as TOML, replaces or adds the key at its dotted path (a number indexes [[models]] or
+// [[tasks]]) before the preset is read; an error about one is reported as "cmdline: KEY: ...".
+Preset load_preset(const std::filesystem::path& file, const std::vector<std::string>& overrides = {});
 
 // `name_or_path` is a file, or the name of a shipped preset (experiments/presets/NAME.toml, looked
 // up from the working directory and from the source tree the binary was built from).

@@ -34,10 +34,15 @@ struct Where {
   toml::source_region region;
 };
 
+// "FILE:LINE:COL: message", or "cmdline: KEY: message" for a value a command-line override set.
 template <typename... Args>
 [[noreturn]] void fail_at(const Where& where, fmt::format_string<Args...> format, Args&&... args) {
+  const std::string message = fmt::format(format, std::forward<Args>(args)...);
+  if (where.region.path && where.region.path->starts_with("cmdline: ")) {
+    throw Error(fmt::format("{}: {}", *where.region.path, message));
+  }
   throw Error(fmt::format("{}:{}:{}: {}", where.file->string(), where.region.begin.line,
-                          where.region.begin.column, fmt::format(format, std::forward<Args>(args)...)));
+                          where.region.begin.column, message));
 }
 
 // One key set to one scalar value.

@@ -154,6 +154,7 @@ RunnerSummary run_preset(const Preset& preset, const RunnerOptions& options) {
   std::error_code ec;
   fs::create_directories(options.out / "runs", ec);
   if (ec) fail("{}: cannot create the output directory ({})", options.out.string(), ec.message());
+  write_file_atomically(options.out / "preset.resolved.toml", preset.resolved_toml);
 
   RunnerSummary summary;
   for (std::size_t i = 0; i < runs.size(); ++i) {

@@ -241,6 +241,43 @@ TEST(RunCli, DryRunAndShardsPlanWithoutRunning) {
   auto runs = run_dirs(dir / "out");
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_NE(runs[0].filename().string().find("shortest-path_"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir / "out" / "preset.resolved.toml"));
+
+  // --shard auto: the task's place in a Slurm job array (here --array=4-5, the second task).
+  const std::vector<std::string> slurm = {"SLURM_ARRAY_TASK_ID=5", "SLURM_ARRAY_TASK_COUNT=2",
+                                          "SLURM_ARRAY_TASK_MIN=4"};
+  ProcessResult auto_shard = run_lab({"run", preset.string(), "--dry-run", "--shard", "auto"}, slurm);
+  ProcessResult second = run_lab({"run", preset.string(), "--dry-run", "--shard", "1/2"});
+  ASSERT_EQ(auto_shard.exit_code, 0) << auto_shard.err;
+  EXPECT_EQ(auto_shard.out, second.out);
+  EXPECT_NE(auto_shard.out.find("shortest-path_"), std::string::npos) << auto_shard.out;
+  EXPECT_EQ(auto_shard.out.find("phonebook_"), std::string::npos) << auto_shard.out;
+}
+
+TEST(RunCli, OverridesChangeThePresetAndShardAutoNeedsASlurmArray) {
+  TempDir dir;
+  const fs::path preset = write_preset(dir, kTinyPreset);
+  ProcessResult r = run_lab({"run", preset.string(), "--dry-run", "seeds=[0,1]", "train.steps=3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("4 runs"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("_s1 "), std::string::npos) << r.out;
+
+  r = run_lab({"run", preset.string(), "--out", (dir / "out").string(), "train.stepz=3"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("cmdline: train.stepz: unknown key 'stepz'"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "out"));
+
+  r = run_lab({"run", preset.string(), "--out", (dir / "out").string(), "--shard", "auto"},
+              {"SLURM_ARRAY_TASK_ID=", "SLURM_ARRAY_TASK_COUNT="});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--shard auto: SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT are not set"),
+            std::string::npos)
+      << r.err;
+  r = run_lab({"run", preset.string(), "--dry-run", "--shard", "auto"},
+              {"SLURM_ARRAY_TASK_ID=7", "SLURM_ARRAY_TASK_COUNT=2", "SLURM_ARRAY_TASK_MIN=0"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("is not one of 0..1"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "out"));
 }
 
 TEST(RunCli, BadInputExitsTwoWithAMessageAndWritesNothing) {

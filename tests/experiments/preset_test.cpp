@@ -266,5 +266,59 @@ TEST(Preset, ShippedPresetsAllLoad) {
   EXPECT_EQ(find_preset("smoke").stem(), "smoke");
 }
 
+// `lab run PRESET KEY=VALUE ...`: the same runs as the edited file, errors named by the key.
+TEST(PresetOverrides, GiveTheRunsOfTheEditedFileAndTheResolvedTomlRepeatsThem) {
+  test::TempDir dir;
+  std::string edited = kGrid;
+  edited.replace(edited.find("seeds = [0, 1]"), 14, "seeds = [3]");
+  edited.replace(edited.find("steps = [10, 20]"), 16, "steps = 7");
+  edited.replace(edited.find("d_model = [16, 32, 64]"), 22, "d_model = [8, 24]");
+  edited.replace(edited.find("layers = 2"), 10, "layers = 2\nnorm = \"rms_norm\"");
+  const Preset by_file = load_preset(write(dir, edited, "edited.toml"));
+  const Preset by_overrides = load_preset(
+      write(dir, kGrid), {"seeds=[3]", "train.steps=7", "models.0.d_model=[8, 24]", "model.norm=rms_norm"});
+  auto ids = [](const Preset& p) {
+    std::vector<std::string> out;
+    for (const RunSpec& r : p.runs) out.push_back(r.id);
+    return out;
+  };
+  ASSERT_EQ(by_overrides.runs.size(), (2 * (2 + 2) + 1 * (2 + 2)) * 1u);
+  EXPECT_EQ(ids(by_overrides), ids(by_file));
+  // The resolved TOML, read as a preset of its own, gives the same runs again.
+  const Preset again = load_preset(write(dir, by_overrides.resolved_toml, "resolved.toml"));
+  EXPECT_EQ(ids(again), ids(by_file));
+  EXPECT_NE(by_overrides.resolved_toml.find("with seeds=[3] train.steps=7"), std::string::npos)
+      << by_overrides.resolved_toml;
+}
+
+TEST(PresetOverrides, BadOnesAreReportedAsCmdlineKey) {
+  test::TempDir dir;
+  const fs::path file = write(dir, kGrid);
+  auto message = [&](const std::string& override_text) {
+    try {
+      load_preset(file, {override_text});
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_EQ(message("train.stepz=5").rfind("cmdline: train.stepz: unknown key 'stepz' in [train]", 0), 0u)
+      << message("train.stepz=5");
+  EXPECT_EQ(message("train.steps=abc"), "cmdline: train.steps: 'steps' must be a whole number, got \"abc\"");
+  EXPECT_EQ(message("train.steps=[1,").rfind("cmdline: train.steps: '[1,' is not a TOML value", 0), 0u);
+  EXPECT_EQ(message("models.x.d_model=8"),
+            "cmdline: models.x.d_model: 'models.x' is not an entry of the preset's models (0 to 1)");
+  EXPECT_EQ(message("models.2.d_model=8"),
+            "cmdline: models.2.d_model: 'models.2' is not an entry of the preset's models (0 to 1)");
+  EXPECT_EQ(message("name.x=1"), "cmdline: name.x: 'name' is a value in the preset, not a table");
+  EXPECT_EQ(message("models.x=1"), "cmdline: models.x: 'models' is a list in the preset, not a table");
+  EXPECT_EQ(message("seeds.0.x=1"), "cmdline: seeds.0.x: 'seeds.0' is a value in the preset, not a table");
+  EXPECT_EQ(message("steps").rfind("cmdline: steps: expected KEY=VALUE", 0), 0u);
+  EXPECT_EQ(message("models.0.d_model=-4").rfind("cmdline: models.0.d_model: 'd_model' must be", 0), 0u)
+      << message("models.0.d_model=-4");
+  EXPECT_EQ(message("seeds=[0.5]").rfind("cmdline: seeds: 'seeds' must be a whole number", 0), 0u)
+      << message("seeds=[0.5]");
+}
+
 }  // namespace
 }  // namespace lab
