@@ -8,6 +8,7 @@
 //   RUN/metrics.jsonl   appended by the trainer: one line per log step, held-out evaluation, probe
 //   RUN/checkpoints/    the trainer's checkpoints (trainer/checkpoint.h)
 //   RUN/model.safetensors  the final weights with config.json, for PyTorch (trainer/model_file.h)
+//   RUN/tb/             TensorBoard event files: every scalar of metrics.jsonl (core/tensorboard.h)
 //   RUN/probe.json      written by the probes after training: the run's result (probes/probe.h)
 //   RUN/run.json        written by the experiment runner: which preset run this is (experiments/runner.h)
 
@@ -17,6 +18,7 @@ inline constexpr char kConfig[] = "config.json";
 inline constexpr char kMetrics[] = "metrics.jsonl";
 inline constexpr char kCheckpoints[] = "checkpoints";
 inline constexpr char kModelFile[] = "model.safetensors";
+inline constexpr char kTensorBoard[] = "tb";
 inline constexpr char kProbe[] = "probe.json";
 inline constexpr char kRunInfo[] = "run.json";
 
@@ -35,6 +37,9 @@ inline constexpr char kParallelism[] = "parallelism";
 inline constexpr char kWorkers[] = "workers";
 inline constexpr char kThreadsPerWorker[] = "threads_per_worker";
 inline constexpr char kKernels[] = "kernels";
+// How the run was started, for the record (read by nothing): argv, host, LibTorch and BLAS versions,
+// whether the binary was built from a tree with uncommitted changes.
+inline constexpr char kEnvironment[] = "environment";
 }  // namespace config
 
 // metrics.jsonl: every line has a step; a training line has the loss and the counters, an evaluation
@@ -52,6 +57,12 @@ inline constexpr char kGradNorm[] = "grad_norm";
 inline constexpr char kTokensPerSecond[] = "tokens_per_s";
 inline constexpr char kSeconds[] = "seconds";  // training wall time so far, over every invocation
 inline constexpr char kEvalLoss[] = "eval_loss";
+inline constexpr char kRouter[] =
+    "router";  // MoE: per layer, the window's router load (trainer/router_load.h)
+inline constexpr char kRouterImbalance[] = "imbalance";
+inline constexpr char kRouterIdleExperts[] = "idle_experts";
+inline constexpr char kRouterEntropy[] = "routing_entropy";
+inline constexpr char kRouterExpertShare[] = "expert_share";
 inline constexpr char kProbePrefix[] = "probe_";
 }  // namespace metrics
 

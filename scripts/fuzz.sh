@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ ${#harnesses[@]} -eq 0 ]; then
-  harnesses=(fuzz_dataset fuzz_preset fuzz_run_dir fuzz_names fuzz_results_csv fuzz_safetensors)
+  harnesses=(fuzz_dataset fuzz_preset fuzz_run_dir fuzz_names fuzz_results_csv fuzz_safetensors fuzz_tensorboard)
 fi
 
 [ -f build/fuzz/build.ninja ] || cmake --preset fuzz >/dev/null

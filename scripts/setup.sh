@@ -31,7 +31,7 @@ packages=(
   gnuplot-nox             # plots
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev  # the fuzz preset's compiler and libFuzzer (scripts/fuzz.sh)
-  python3 python3-torch python3-numpy  # the interop tests: python/lab_model.py and lab_data.py in PyTorch
+  python3 python3-torch python3-numpy python3-venv  # interop tests: python/*.py in PyTorch and numpy
 )
 if [ "$peers" = 1 ]; then packages+=(python3-networkx); fi
 
@@ -71,6 +71,15 @@ for lib in blas lapack; do
     as_root update-alternatives --set "$name" "$want"
   fi
 done
+
+# TensorBoard's own event reader, for the interop test of RUN/tb: a venv over Debian's Python (so it
+# also sees python3-torch) with PyPI's tensorboard. Without PyPI the test is skipped, and says so.
+if ! build/pyenv/bin/python3 -c "import tensorboard" 2>/dev/null; then
+  echo "setup.sh: installing tensorboard from PyPI into build/pyenv (for the interop tests)"
+  if ! { /usr/bin/python3 -m venv --system-site-packages build/pyenv && build/pyenv/bin/pip install -q tensorboard; }; then
+    echo "setup.sh: could not install tensorboard; the test that reads RUN/tb with TensorBoard will be skipped" >&2
+  fi
+fi
 
 if [ ! -f "build/${preset}/build.ninja" ]; then
   cmake --preset "$preset"

@@ -270,6 +270,13 @@ CheckpointState load(const fs::path& file, torch::nn::Module& model, torch::opti
   state.window_tokens = read_scalar<std::int64_t>(stored, file, "trainer.window_counts", torch::kLong, 2, 1);
   state.seconds = record.seconds;
   state.window_seconds = record.window_seconds;
+  if (const SafetensorsTensor* router = stored.find("trainer.router_window")) {
+    if (router->dtype != "F64" || router->shape.size() != 1) {
+      fail("{}: 'trainer.router_window' is malformed: not a checkpoint this lab wrote", file.string());
+    }
+    const torch::Tensor t = to_tensor(*router, torch::kDouble);
+    state.router_window.assign(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+  }
   return state;
 }
 
@@ -302,6 +309,9 @@ void save_checkpoint(const fs::path& run_dir, torch::nn::Module& model, torch::o
       torch::tensor(std::vector<double>(state.window_sums.begin(), state.window_sums.end()), torch::kDouble));
   add_tensor(writer, "trainer.window_counts",
              torch::tensor(std::vector<std::int64_t>{state.window_steps, state.window_tokens}, torch::kLong));
+  if (!state.router_window.empty()) {
+    add_tensor(writer, "trainer.router_window", torch::tensor(state.router_window, torch::kDouble));
+  }
   const std::string data = writer.serialize();
 
   fs::path dir = run_dir / run_files::kCheckpoints;

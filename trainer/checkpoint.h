@@ -7,6 +7,7 @@
 //   optimizer.<group>.<index>.exp_avg   exp_avg, exp_avg_sq (and max_exp_avg_sq with amsgrad)
 //   trainer.step, trainer.tokens_seen   I64 scalars
 //   trainer.window_sums, window_counts  the open metrics window (see CheckpointState)
+//   trainer.router_window               F64, an MoE's router tally of that window (absent before)
 //   __metadata__                        {"format": "lab-checkpoint", "format_version": "1"}
 // Beside it, step-00000100.json holds the file's CRC-32C and the wall-clock seconds, the only things
 // that vary between identical runs: two identical runs (and a resumed one and its uninterrupted twin)
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -35,6 +37,7 @@ struct CheckpointState {
   std::int64_t window_steps = 0;
   std::int64_t window_tokens = 0;
   double window_seconds = 0;
+  std::vector<double> router_window;  // the window's router tally (trainer/router_load.h); empty: none
 };
 
 void save_checkpoint(const std::filesystem::path& run_dir, torch::nn::Module& model,

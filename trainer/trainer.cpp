@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
+#include "core/blas_info.h"
 #include "core/build_info.h"
 #include "core/error.h"
 #include "core/interrupt.h"
@@ -155,7 +156,13 @@ nlohmann::json new_run_config(const RunConfigs& run, const Dataset& data, const 
           {key::kTrain, train_config_to_json(run.train)},
           {key::kParallelism,
            {{key::kWorkers, dist.world_size()}, {key::kThreadsPerWorker, torch::get_num_threads()}}},
-          {key::kKernels, std::string(to_string(kernels()))}};
+          {key::kKernels, std::string(to_string(kernels()))},
+          {key::kEnvironment,
+           {{"argv", command_line()},
+            {"host", host_name()},
+            {"libtorch", TORCH_VERSION},
+            {"blas", detect_blas().description},
+            {"source_dirty", source_dirty()}}}};
 }
 
 // Opens the dataset and fits the model to it; writes a new run's config.json (rank 0 only writes to

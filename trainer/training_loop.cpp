@@ -12,6 +12,7 @@
 #include "core/run_files.h"
 #include "models/autocast.h"
 #include "trainer/lr_schedule.h"
+#include "trainer/router_load.h"
 #include "trainer/run_directory.h"
 
 namespace lab {
@@ -64,6 +65,33 @@ double evaluate(Transformer& model, const Batcher& batcher, const TrainConfig& c
   return total[1] > 0 ? total[0] / total[1] : std::numeric_limits<double>::quiet_NaN();
 }
 
+// Every number of a metrics.jsonl line as a TensorBoard scalar at its step, tagged by its key; the
+// router array as router/layerL/{imbalance, idle_experts, routing_entropy} and
+// router/layerL/expert_share/E.
+void write_scalars(TensorBoardWriter& tensorboard, const nlohmann::json& line) {
+  const std::int64_t step = line.at(metric::kStep).get<std::int64_t>();
+  const double now = unix_seconds_now();
+  for (const auto& [key, value] : line.items()) {
+    if (key == metric::kStep) continue;
+    if (value.is_number()) tensorboard.add_scalar(key, step, value.get<double>(), now);
+  }
+  if (line.contains(metric::kRouter)) {
+    for (const nlohmann::json& layer : line.at(metric::kRouter)) {
+      const std::string prefix = fmt::format("router/layer{}/", layer.at("layer").get<int>());
+      for (const char* key : {metric::kRouterImbalance, metric::kRouterIdleExperts, metric::kRouterEntropy}) {
+        tensorboard.add_scalar(prefix + key, step, layer.at(key).get<double>(), now);
+      }
+      const nlohmann::json& share = layer.at(metric::kRouterExpertShare);
+      const int width = static_cast<int>(fmt::format("{}", share.size() - 1).size());
+      for (std::size_t e = 0; e < share.size(); ++e) {
+        tensorboard.add_scalar(fmt::format("{}{}/{:0{}}", prefix, metric::kRouterExpertShare, e, width), step,
+                               share[e].get<double>(), now);
+      }
+    }
+  }
+  tensorboard.flush();
+}
+
 }  // namespace
 
 TrainingLoop::TrainingLoop(const TrainConfig& c, torch::Device device, Distributed& dist, OpenRun& run,
@@ -81,13 +109,16 @@ TrainingLoop::TrainingLoop(const TrainConfig& c, torch::Device device, Distribut
       run_dir_(c.out_dir),
       plain_log_(!quiet && dist.is_main() && !isatty(STDERR_FILENO)),
       parameters_(run.model->parameters()),
-      window_(run.state, dist.is_main()),
+      window_(run.state, dist.is_main(), router_tally_size(run.model->config())),
       seconds_before_(run.state.seconds) {
   if (dist_.is_main()) {
     const fs::path metrics_file = run_dir_ / run_files::kMetrics;
     truncate_metrics(metrics_file, state_.step);
     metrics_.open(metrics_file, std::ios::app);
     if (!metrics_) fail("cannot write {}", metrics_file.string());
+    tensorboard_.emplace(run_dir_ / run_files::kTensorBoard);
+    // A resumed run logs the steps after its checkpoint again: TensorBoard drops the earlier files'.
+    if (state_.step > 0) tensorboard_->add_session_start(state_.step + 1, unix_seconds_now());
   }
   run_.model->train();
 }
@@ -123,17 +154,21 @@ int TrainingLoop::step() {
 void TrainingLoop::log_window() {
   const MetricsWindow::Means means = window_.close(dist_);
   last_loss_ = means.losses[0];
-  log({{metric::kStep, state_.step},
-       {metric::kEpoch, static_cast<double>(state_.step) / batcher_.batches_per_epoch()},
-       {metric::kTokens, state_.tokens_seen},
-       {metric::kLoss, means.losses[0]},
-       {metric::kAuxLoss, means.losses[1]},
-       {metric::kLoadBalanceLoss, means.losses[2]},
-       {metric::kZLoss, means.losses[3]},
-       {metric::kLearningRate, lr_},
-       {metric::kGradNorm, grad_norm_},
-       {metric::kTokensPerSecond, means.tokens_per_s},
-       {metric::kSeconds, training_seconds()}});
+  nlohmann::json line = {{metric::kStep, state_.step},
+                         {metric::kEpoch, static_cast<double>(state_.step) / batcher_.batches_per_epoch()},
+                         {metric::kTokens, state_.tokens_seen},
+                         {metric::kLoss, means.losses[0]},
+                         {metric::kAuxLoss, means.losses[1]},
+                         {metric::kLoadBalanceLoss, means.losses[2]},
+                         {metric::kZLoss, means.losses[3]},
+                         {metric::kLearningRate, lr_},
+                         {metric::kGradNorm, grad_norm_},
+                         {metric::kTokensPerSecond, means.tokens_per_s},
+                         {metric::kSeconds, training_seconds()}};
+  if (!means.router.empty()) {
+    line[metric::kRouter] = router_load_json(means.router, run_.model->config().moe_experts());
+  }
+  log(line);
   if (plain_log_) {
     std::cerr << fmt::format("step {}/{} loss {:.4f} lr {:.2e} {:.0f} tok/s\n", state_.step, total_steps_,
                              means.losses[0], lr_, means.tokens_per_s);
@@ -199,11 +234,15 @@ StepLosses TrainingLoop::backward(const std::vector<std::uint64_t>& local, const
   losses.values = {result.loss.item<double>(), aux_loss.item<double>(),
                    result.out.load_balance_loss.item<double>() / world,
                    result.out.z_loss.item<double>() / world};
+  losses.router.assign(router_tally_size(run_.model->config()), 0.0);
+  add_router_tally(losses.router, result.out, batch.inputs.numel());
   return losses;
 }
 
 void TrainingLoop::log(const nlohmann::json& line) {
-  if (dist_.is_main()) metrics_ << line.dump() << '\n' << std::flush;
+  if (!dist_.is_main()) return;
+  metrics_ << line.dump() << '\n' << std::flush;
+  write_scalars(*tensorboard_, line);
 }
 
 double TrainingLoop::training_seconds() const {

@@ -14,6 +14,7 @@
 
 #include <torch/torch.h>
 
+#include "core/tensorboard.h"
 #include "generators/dataset_reader.h"
 #include "models/transformer.h"
 #include "trainer/batcher.h"
@@ -35,6 +36,7 @@ struct OpenRun {
 // One step's losses, this worker's shares of them: they add up over the workers.
 struct StepLosses {
   std::array<double, 4> values{};  // loss, aux_loss, load_balance_loss, z_loss
+  std::vector<double> router;      // an MoE's router tally of the step (trainer/router_load.h); empty if none
 };
 
 // The metrics window: the sums since the last metrics.jsonl line (this worker's share of the losses),
@@ -44,19 +46,25 @@ class MetricsWindow {
   struct Means {
     std::array<double, 4> losses;  // as StepLosses, averaged over the window's steps and every worker
     double tokens_per_s;
+    std::vector<double> router;  // the window's router tally, summed over every worker
   };
 
-  MetricsWindow(const CheckpointState& state, bool main_rank)
-      : steps_(state.window_steps),
+  // `router_size`: the model's router tally length (router_tally_size()), the same on every worker.
+  MetricsWindow(const CheckpointState& state, bool main_rank, std::size_t router_size)
+      : router_(router_size, 0.0),
+        steps_(state.window_steps),
         tokens_(state.window_tokens),
         start_(std::chrono::steady_clock::now() -
                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                    std::chrono::duration<double>(state.window_seconds))) {
-    if (main_rank) sums_ = state.window_sums;  // the stored sums are every worker's together
+    if (!main_rank) return;  // the stored sums are every worker's together
+    sums_ = state.window_sums;
+    if (state.router_window.size() == router_size) router_ = state.router_window;
   }
 
   void add(const StepLosses& step, std::int64_t input_tokens) {
     for (std::size_t i = 0; i < sums_.size(); ++i) sums_[i] += step.values[i];
+    for (std::size_t i = 0; i < step.router.size() && i < router_.size(); ++i) router_[i] += step.router[i];
     tokens_ += input_tokens;
     ++steps_;
   }
@@ -67,7 +75,9 @@ class MetricsWindow {
     Means means{};
     for (std::size_t i = 0; i < sums_.size(); ++i) means.losses[i] = window[i] / steps_;
     means.tokens_per_s = tokens_ / std::max(seconds(), 1e-9);
+    if (!router_.empty()) means.router = dist.sum(router_);
     sums_ = {};
+    std::fill(router_.begin(), router_.end(), 0.0);
     steps_ = tokens_ = 0;
     restart_clock();
     return means;
@@ -76,11 +86,13 @@ class MetricsWindow {
   // Every worker calls it; rank 0's `state` receives the open window, summed over the workers.
   void save(Distributed& dist, CheckpointState& state) const {
     const std::vector<double> sums = dist.sum({sums_.begin(), sums_.end()});
+    const std::vector<double> router = router_.empty() ? router_ : dist.sum(router_);
     if (!dist.is_main()) return;
     std::copy(sums.begin(), sums.end(), state.window_sums.begin());
     state.window_steps = steps_;
     state.window_tokens = tokens_;
     state.window_seconds = seconds();
+    state.router_window = router;
   }
 
   void restart_clock() { start_ = std::chrono::steady_clock::now(); }  // tokens/s counts training only
@@ -91,6 +103,7 @@ class MetricsWindow {
   }
 
   std::array<double, 4> sums_{};
+  std::vector<double> router_;
   std::int64_t steps_;
   std::int64_t tokens_;
   std::chrono::steady_clock::time_point start_;
@@ -156,6 +169,7 @@ class TrainingLoop {
   std::vector<torch::Tensor> parameters_;
   MetricsWindow window_;
   std::ofstream metrics_;
+  std::optional<TensorBoardWriter> tensorboard_;  // rank 0: RUN/tb/, every scalar of metrics_
   std::int64_t epoch_in_plan_ = -1;
   std::vector<std::vector<std::uint64_t>> plan_;
   double lr_ = 0, grad_norm_ = 0, last_loss_ = 0;
