@@ -15,6 +15,7 @@
 #include "results/results_csv.h"
 #include "results/results_database.h"
 #include "results/run_reader.h"
+#include "results/training_plots.h"
 #include "results/width_threshold.h"
 
 namespace lab {
@@ -88,6 +89,15 @@ ReportSummary build_report(const fs::path& dir, const ReportOptions& options) {
     for (std::string& note : render_granularity_plots(dir / "plots", granularity, run_curves))
       summary.notes.push_back(std::move(note));
     for (std::string& note : render_width_threshold_plot(dir / "plots", width_threshold_series(rows)))
+      summary.notes.push_back(std::move(note));
+    for (std::string& note : render_accuracy_curves(dir / "plots", run_curves))
+      summary.notes.push_back(std::move(note));
+    std::vector<RouterCurve> router_curves;
+    for (const ResultRow& r : rows) {
+      if (r.ffn == "moe")
+        router_curves.push_back({&r, read_router_curve(dir / r.run_dir / run_files::kMetrics)});
+    }
+    for (std::string& note : render_router_plots(dir / "plots", router_curves))
       summary.notes.push_back(std::move(note));
   }
   if (!options.quiet) {

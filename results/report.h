@@ -6,7 +6,9 @@
 //                        `curves` (its metrics.jsonl: step, tokens, loss, held-out loss, seconds)
 //   DIR/results.csv      the `runs` table, sorted, for pandas / R / a spreadsheet
 //   DIR/plots/           accuracy_vs_total and accuracy_vs_active (one panel per dataset, one series
-//                        per model family, mean over seeds with min-max bars, log x) and loss_curves,
+//                        per model family, mean over seeds with min-max bars, log x), loss_curves,
+//                        accuracy_curves (the periodic probes over training, --probe-every) and
+//                        router/RUN_ID (an MoE run's expert shares and imbalance over training),
 //                        each as PNG and SVG, rendered by gnuplot; granularity_wall_clock when the
 //                        runs vary the MoE granularity; width_threshold for two-hop runs (accuracy
 //                        against d_model / |V|, results/width_threshold.h)
@@ -34,14 +36,28 @@ struct ResultRow {
       vertices,  // two-hop: |V|
       // graph tasks: the share of probed examples in each error class (probes/probe.h)
       error_malformed, error_wrong_ends, error_too_short, error_too_long, error_not_a_path, error_false_yes,
-      error_false_no, error_wrong_middle, error_missed_middle, error_invented_middle;
+      error_false_no, error_wrong_middle, error_missed_middle, error_invented_middle,
+      // MoE: the routers in the last metrics window of training (trainer/router_load.h): the largest
+      // max / mean load of a layer, the experts that got no token summed over layers, the mean entropy
+      router_imbalance, router_idle_experts, router_entropy;
 };
 
 // One step of a run's metrics.jsonl: what its training line and held-out line logged (NaN if absent).
 // `seconds` is the cumulative training wall time at that step, periodic held-out evaluations included.
+// `probe_accuracy` is the periodic probe's held-out accuracy (or recall) at that step (--probe-every).
 struct CurvePoint {
-  double step, tokens, loss, eval_loss, seconds;
+  double step, tokens, loss, eval_loss, seconds, probe_accuracy;
 };
+
+// One metrics window of an MoE's routers: per layer, each expert's share of the rows and max / mean.
+struct RouterPoint {
+  double step, tokens;
+  std::vector<std::vector<double>> expert_share;  // [layer][expert]
+  std::vector<double> imbalance;                  // [layer]
+};
+
+// The router windows of metrics.jsonl, in step order; empty for a dense run or a missing file.
+std::vector<RouterPoint> read_router_curve(const std::filesystem::path& metrics_jsonl);
 
 // metrics.jsonl -> one point per logged step, in step order; empty if the file is missing.
 std::vector<CurvePoint> read_curve(const std::filesystem::path& metrics_jsonl);

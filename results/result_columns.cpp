@@ -57,6 +57,9 @@ const std::vector<ResultColumn>& result_column_table() {
       {"error_wrong_middle", nullptr, &R::error_wrong_middle},
       {"error_missed_middle", nullptr, &R::error_missed_middle},
       {"error_invented_middle", nullptr, &R::error_invented_middle},
+      {"router_imbalance", nullptr, &R::router_imbalance},
+      {"router_idle_experts", nullptr, &R::router_idle_experts},
+      {"router_entropy", nullptr, &R::router_entropy},
       {"run_dir", &R::run_dir},
   };
   return c;

@@ -34,7 +34,7 @@ ResultsDatabase::ResultsDatabase(const fs::path& file) : file_(file) {
   exec(runs);
   exec(
       "CREATE TABLE IF NOT EXISTS curves (run_id TEXT, step INTEGER, tokens REAL, loss REAL, eval_loss "
-      "REAL, seconds REAL, PRIMARY KEY (run_id, step))");
+      "REAL, seconds REAL, probe_accuracy REAL, PRIMARY KEY (run_id, step))");
 }
 ResultsDatabase::~ResultsDatabase() { sqlite3_close(db_); }
 
@@ -110,12 +110,12 @@ void ResultsDatabase::upsert(const ResultRow& row, const std::vector<CurvePoint>
   sqlite3_bind_text(del.s, 1, row.run_id.c_str(), -1, SQLITE_TRANSIENT);
   step_done(del);
   Statement ins;
-  prepare(ins, "INSERT OR REPLACE INTO curves VALUES (?, ?, ?, ?, ?, ?)");
+  prepare(ins, "INSERT OR REPLACE INTO curves VALUES (?, ?, ?, ?, ?, ?, ?)");
   for (const CurvePoint& point : curve) {
     sqlite3_bind_text(ins.s, 1, row.run_id.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(ins.s, 2, static_cast<sqlite3_int64>(point.step));
     int at = 3;
-    for (double v : {point.tokens, point.loss, point.eval_loss, point.seconds}) {
+    for (double v : {point.tokens, point.loss, point.eval_loss, point.seconds, point.probe_accuracy}) {
       if (std::isnan(v))
         sqlite3_bind_null(ins.s, at++);
       else

@@ -23,7 +23,7 @@ class ResultsDatabase {
 
   // 2: curves gained `seconds`.
   // 3: path_first_hop and the error classes; 4: two-hop's vertices and error classes
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   void exec(const std::string& sql);
   std::vector<std::string> stored(const std::string& run_id);  // the row of `run_id` as column texts

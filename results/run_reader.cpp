@@ -28,6 +28,24 @@ std::optional<double> number(const Json& j, const char* key) {
   return v;
 }
 
+// The periodic probe's accuracy in metrics.jsonl (the probe's "accuracy" metric, prefixed).
+const std::string kProbeAccuracy = std::string(run_files::metrics::kProbePrefix) + "accuracy";
+
+// A metrics window's router array into the row's router columns (the last window read wins).
+void read_final_router(const Json& layers, ResultRow& r) {
+  namespace metric = run_files::metrics;
+  if (!layers.is_array() || layers.empty()) return;
+  double imbalance = 0, idle = 0, entropy = 0;
+  for (const Json& layer : layers) {
+    imbalance = std::max(imbalance, number(layer, metric::kRouterImbalance).value_or(0));
+    idle += number(layer, metric::kRouterIdleExperts).value_or(0);
+    entropy += number(layer, metric::kRouterEntropy).value_or(0);
+  }
+  r.router_imbalance = imbalance;
+  r.router_idle_experts = idle;
+  r.router_entropy = entropy / static_cast<double>(layers.size());
+}
+
 std::string text(const Json& j, const char* key, const std::string& fallback = "") {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
@@ -72,14 +90,37 @@ std::vector<CurvePoint> read_curve(const fs::path& file) {
     auto step = number(line, run_files::metrics::kStep);
     if (!step) continue;
     auto [it, inserted] =
-        by_step.try_emplace(static_cast<std::int64_t>(*step), CurvePoint{*step, nan, nan, nan, nan});
+        by_step.try_emplace(static_cast<std::int64_t>(*step), CurvePoint{*step, nan, nan, nan, nan, nan});
     if (auto t = number(line, "tokens")) it->second.tokens = *t;
     if (auto l = number(line, run_files::metrics::kLoss)) it->second.loss = *l;
     if (auto e = number(line, run_files::metrics::kEvalLoss)) it->second.eval_loss = *e;
     if (auto s = number(line, "seconds")) it->second.seconds = *s;
+    if (auto a = number(line, kProbeAccuracy.c_str())) it->second.probe_accuracy = *a;
   }
   std::vector<CurvePoint> curve;
   for (auto& [step, point] : by_step) curve.push_back(point);
+  return curve;
+}
+
+std::vector<RouterPoint> read_router_curve(const fs::path& file) {
+  namespace metric = run_files::metrics;
+  std::vector<RouterPoint> curve;
+  if (!fs::exists(file)) return curve;
+  for (const Json& line : read_jsonl_file(file)) {
+    auto step = number(line, metric::kStep);
+    auto tokens = number(line, metric::kTokens);
+    if (!step || !tokens || !line.contains(metric::kRouter) || !line.at(metric::kRouter).is_array()) continue;
+    RouterPoint point{*step, *tokens, {}, {}};
+    try {
+      for (const Json& layer : line.at(metric::kRouter)) {
+        point.expert_share.push_back(layer.at(metric::kRouterExpertShare).get<std::vector<double>>());
+        point.imbalance.push_back(layer.at(metric::kRouterImbalance).get<double>());
+      }
+    } catch (const Json::exception&) {
+      continue;  // a line of another layout: not drawn
+    }
+    curve.push_back(std::move(point));
+  }
   return curve;
 }
 
@@ -169,6 +210,7 @@ std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
         return std::nullopt;
       }
       for (const Json& line : lines) {
+        if (line.contains(metric::kRouter)) read_final_router(line.at(metric::kRouter), r);
         if (line.contains(metric::kLoss)) {
           r.steps = number(line, metric::kStep);
           r.tokens = number(line, metric::kTokens);

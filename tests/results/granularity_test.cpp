@@ -36,7 +36,7 @@ ResultRow run(double g, double seed, double tokens, double seconds, double final
 // Held-out losses at steps 100, 200, 300 with training lines (and wall times) at the same steps.
 std::vector<CurvePoint> curve(std::array<double, 3> seconds, std::array<double, 3> eval) {
   std::vector<CurvePoint> points;
-  for (int i = 0; i < 3; ++i) points.push_back({100.0 * (i + 1), 1000.0 * (i + 1), 2.0, eval[i], seconds[i]});
+  for (int i = 0; i < 3; ++i) points.push_back({100.0 * (i + 1), 1000.0 * (i + 1), 2.0, eval[i], seconds[i], kNan});
   return points;
 }
 
@@ -73,7 +73,7 @@ TEST(GranularityWallClock, ThroughputTargetAndTimeToTargetPerG) {
 
 TEST(GranularityWallClock, EvaluationsWithoutTheirOwnTrainingLineTakeTheLatestWallTime) {
   std::vector<ResultRow> rows = {run(1, 0, 3000, 30, 1.0), run(2, 0, 3000, 30, 1.0)};
-  std::vector<CurvePoint> sparse = {{100, 1000, 2.0, kNan, 10}, {150, kNan, kNan, 1.0, kNan}};
+  std::vector<CurvePoint> sparse = {{100, 1000, 2.0, kNan, 10, kNan}, {150, kNan, kNan, 1.0, kNan, kNan}};
   std::vector<RunCurve> curves = {{&rows[0], sparse}, {&rows[1], sparse}};
   const auto out = granularity_wall_clock(curves);
   ASSERT_EQ(out.size(), 2u);

@@ -197,5 +197,64 @@ TEST(Report, DrawsPngAndSvgPlotsWhenGnuplotIsInstalled) {
   }
 }
 
+// An MoE run's router windows and periodic probes in metrics.jsonl: the last window's figures in the
+// row (worked out by hand), the probe accuracy in the curve, and their plots.
+TEST(Report, RouterFiguresAndProbeCurvesFromMetrics) {
+  test::TempDir dir;
+  make_run(dir / "runs/c", "c", "moe", 32, 4, 0.5, 0);
+  const Json early = {{"step", 10},
+                      {"tokens", 1000},
+                      {"loss", 2.5},
+                      {"router",
+                       {{{"layer", 0},
+                         {"expert_share", {1, 0, 0, 0}},
+                         {"imbalance", 4.0},
+                         {"idle_experts", 3},
+                         {"routing_entropy", 0.1}}}}};
+  const Json last = {{"step", 20},
+                     {"tokens", 2000},
+                     {"loss", 1.5},
+                     {"router",
+                      {{{"layer", 0},
+                        {"expert_share", {0.5, 0.5, 0, 0}},
+                        {"imbalance", 2.0},
+                        {"idle_experts", 2},
+                        {"routing_entropy", 0.6}},
+                       {{"layer", 1},
+                        {"expert_share", {0.4, 0.2, 0.2, 0.2}},
+                        {"imbalance", 1.6},
+                        {"idle_experts", 0},
+                        {"routing_entropy", 1.2}}}}};
+  std::ofstream(dir / "runs/c/metrics.jsonl") << early.dump() << "\n"
+                                              << R"({"step":10,"probe_accuracy":0.125})"
+                                              << "\n"
+                                              << last.dump() << "\n"
+                                              << R"({"step":20,"eval_loss":1.75,"probe_accuracy":0.5})"
+                                              << "\n";
+  ReportOptions options;
+  options.quiet = true;
+  const bool gnuplot = std::system("command -v gnuplot > /dev/null 2>&1") == 0;
+  options.plots = gnuplot;
+  ReportSummary s = build_report(dir.path(), options);
+  ASSERT_EQ(s.rows.size(), 1u);
+  EXPECT_EQ(s.rows[0].router_imbalance, 2.0);        // the larger layer's, of the last window
+  EXPECT_EQ(s.rows[0].router_idle_experts, 2.0);     // summed over the layers
+  EXPECT_DOUBLE_EQ(*s.rows[0].router_entropy, 0.9);  // their mean
+  const std::vector<CurvePoint> curve = read_curve(dir / "runs/c/metrics.jsonl");
+  ASSERT_EQ(curve.size(), 2u);
+  EXPECT_EQ(curve[0].probe_accuracy, 0.125);
+  EXPECT_EQ(curve[1].probe_accuracy, 0.5);
+  const std::vector<RouterPoint> router = read_router_curve(dir / "runs/c/metrics.jsonl");
+  ASSERT_EQ(router.size(), 2u);
+  EXPECT_EQ(router[1].expert_share.size(), 2u);
+  EXPECT_EQ(router[1].imbalance, (std::vector<double>{2.0, 1.6}));
+  if (!gnuplot) GTEST_SKIP() << "gnuplot is not installed: plots not checked";
+  EXPECT_TRUE(s.notes.empty()) << s.notes.front();
+  for (const fs::path& file : {dir / "plots/accuracy_curves.png", dir / "plots/router/c.png"}) {
+    EXPECT_EQ(read(file).substr(1, 3), "PNG") << file;
+  }
+  EXPECT_NE(read(dir / "plots/router/c.svg").find("<svg"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace lab
