@@ -37,9 +37,13 @@ nlohmann::json to_json(const std::map<int, std::uint64_t>& histogram) {
 
 nlohmann::json example_to_json(const Dataset& dataset, const ExampleView& example, std::uint64_t index) {
   const Vocabulary& vocabulary = dataset.vocabulary();
+  const auto prompt = example.prompt(), answer = example.answer();
   nlohmann::json out = {{"index", index},
-                        {"prompt", vocabulary.render(example.prompt())},
-                        {"answer", vocabulary.render(example.answer())}};
+                        {"prompt", vocabulary.render(prompt)},
+                        {"answer", vocabulary.render(answer)},
+                        // The token ids the model reads, for tools that skip lab's tokenizer.
+                        {"prompt_ids", std::vector<int>(prompt.begin(), prompt.end())},
+                        {"answer_ids", std::vector<int>(answer.begin(), answer.end())}};
   if (is_graph_task(dataset.task())) {
     const GraphFormat format = graph_format_of(dataset.manifest());
     auto question = parse_graph_prompt(example.prompt(), format);
