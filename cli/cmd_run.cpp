@@ -147,7 +147,7 @@ Command add_report_command(CLI::App& app, const GlobalOptions& global) {
   CLI::App* cmd = app.add_subcommand(
       "report",
       "Collect the probed runs under DIR into DIR/results.sqlite and results.csv, print a table and draw "
-      "accuracy-versus-parameters and loss plots into DIR/plots/");
+      "accuracy-versus-parameters, loss, accuracy-over-training and router-load plots into DIR/plots/");
   struct Options {
     std::string dir;
     bool no_plots = false;
