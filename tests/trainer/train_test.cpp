@@ -412,7 +412,16 @@ TEST(Train, ResumeAutoStartsARunThenContinuesItAndTheModelFileHoldsTheFinalWeigh
     EXPECT_TRUE(torch::equal(*model_file.model->named_parameters().find(item.key()), item.value()))
         << item.key();
   }
-  EXPECT_EQ(model_file.run_config, nlohmann::json::parse(std::ifstream(dir / "run" / "config.json")));
+  const nlohmann::json config = nlohmann::json::parse(std::ifstream(dir / "run" / "config.json"));
+  EXPECT_EQ(model_file.run_config, config);
+  // How the run was started, for the record.
+  const nlohmann::json& environment = config.at("environment");
+  const auto argv = environment.at("argv").get<std::vector<std::string>>();
+  EXPECT_EQ(argv, with({LAB_BINARY}, command)) << environment;
+  EXPECT_FALSE(environment.at("host").get<std::string>().empty());
+  EXPECT_FALSE(environment.at("libtorch").get<std::string>().empty());
+  EXPECT_NE(environment.at("blas").get<std::string>().find("BLAS"), std::string::npos) << environment;
+  EXPECT_TRUE(environment.at("source_dirty").is_boolean());
 
   fs::remove(dir / "run" / "model.safetensors");  // a run finished before model files existed
   ProcessResult again = run_lab(command);
