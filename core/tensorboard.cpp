@@ -2,12 +2,10 @@
 
 #include <bit>
 #include <chrono>
-#include <climits>
 #include <iterator>
 #include <system_error>
 
-#include <unistd.h>
-
+#include "core/build_info.h"
 #include "core/crc32c.h"
 #include "core/error.h"
 
@@ -64,12 +62,6 @@ std::string event_header(double wall_time, std::int64_t step) {
     put_varint(out, static_cast<std::uint64_t>(step));  // negative steps take 10 bytes, as in protobuf
   }
   return out;
-}
-
-std::string hostname() {
-  char name[HOST_NAME_MAX + 1] = {};
-  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
-  return name;
 }
 
 // ---- Decoding ----
@@ -292,8 +284,8 @@ TensorBoardWriter::TensorBoardWriter(const std::filesystem::path& dir, const std
   std::filesystem::create_directories(dir, ec);
   if (ec) fail("cannot create the TensorBoard directory {}: {}", dir.string(), ec.message());
   const double now = unix_seconds_now();
-  path_ = dir /
-          fmt::format("events.out.tfevents.{}.{}{}", static_cast<std::int64_t>(now), tb::hostname(), suffix);
+  path_ =
+      dir / fmt::format("events.out.tfevents.{}.{}{}", static_cast<std::int64_t>(now), host_name(), suffix);
   // Appending: a second writer of the same second adds its records after the first's, never truncates.
   out_.open(path_, std::ios::binary | std::ios::app);
   if (!out_) fail("cannot open the TensorBoard event file {} for writing", path_.string());
