@@ -28,6 +28,16 @@ BlasInfo detect_blas() {
   std::filesystem::path resolved = std::filesystem::canonical(where.dli_fname, ec);
   info.library = ec ? std::string(where.dli_fname) : resolved.string();
   info.kind = classify_blas_path(info.library);
+  // MKL linked into another library (PyPI's LibTorch has it inside libtorch_cpu.so) names itself.
+  using MklVersionFn = void (*)(char*, int);
+  auto mkl_version = reinterpret_cast<MklVersionFn>(dlsym(RTLD_DEFAULT, "MKL_Get_Version_String"));
+  if (info.kind == BlasKind::other && mkl_version != nullptr) {
+    char version[256] = {};
+    mkl_version(version, sizeof(version) - 1);
+    info.kind = BlasKind::mkl;
+    info.description = fmt::format("Intel MKL ({}) in {}", version, info.library);
+    return info;
+  }
 
   switch (info.kind) {
     case BlasKind::openblas: {

@@ -3,9 +3,9 @@
 #include <vector>
 
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 #include <ATen/record_function.h>
 
+#include "models/autocast.h"
 #include "models/kernels.h"
 
 namespace lab {
@@ -74,7 +74,7 @@ struct ParallelLinearFunction : torch::autograd::Function<ParallelLinearFunction
 
 bool parallel_linear_applies(const torch::Tensor& x, const torch::Tensor& weight) {
   if (kernels() != Kernels::fused || at::get_num_threads() < 2 || at::in_parallel_region()) return false;
-  if (at::autocast::is_cpu_enabled()) return false;  // autocast's bf16 products stay LibTorch's
+  if (autocast_enabled(torch::kCPU)) return false;  // autocast's bf16 products stay LibTorch's
   return x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
          weight.scalar_type() == torch::kFloat32 && x.dim() >= 2 && weight.dim() == 2 &&
          x.size(-1) == weight.size(1);

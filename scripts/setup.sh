@@ -4,7 +4,9 @@
 # Idempotent: a second run installs nothing and the build is a no-op.
 #
 #   bash scripts/setup.sh [PRESET] [--peers]
-#     PRESET   CMake preset to build: release (default), debug or asan
+#     PRESET   CMake preset to build: release (default), debug, asan, or torch2: LibTorch 2.x with CUDA
+#              from PyPI's torch wheel (pinned, checksummed, unpacked into ~/.cache/lab-torch2; needs the
+#              CUDA toolkit, nvcc on PATH or CUDA_HOME set; builds and tests on a CPU-only machine too)
 #     --peers  also install python3-networkx, which only the benchmarks' Python peers need
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,9 +16,9 @@ peers=0
 for arg in "$@"; do
   case "$arg" in
     --peers) peers=1 ;;
-    release|debug|asan) preset=$arg ;;
+    release|debug|asan|torch2) preset=$arg ;;
     -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "setup.sh: unknown argument '$arg' (expected release, debug, asan or --peers)" >&2; exit 2 ;;
+    *) echo "setup.sh: unknown argument '$arg' (expected release, debug, asan, torch2 or --peers)" >&2; exit 2 ;;
   esac
 done
 
@@ -34,6 +36,7 @@ packages=(
   python3 python3-torch python3-numpy python3-venv  # interop tests: python/*.py in PyTorch and numpy
 )
 if [ "$peers" = 1 ]; then packages+=(python3-networkx); fi
+if [ "$preset" = torch2 ]; then packages+=(python3-pip unzip); fi
 
 missing=()
 for line in "${packages[@]}"; do
@@ -81,13 +84,64 @@ if ! build/pyenv/bin/python3 -c "import tensorboard" 2>/dev/null; then
   fi
 fi
 
+# torch2: PyPI's torch wheel holds a CUDA-enabled LibTorch (headers, CMake package, libraries); three
+# libraries it links that the CUDA toolkit lacks come as their own nvidia-* wheels. The wheels are
+# pinned by version and SHA-256 (torch 2.11.0 is built against CUDA 13.0, cuDNN 9.19 and NCCL 2.28.9,
+# what this machine's toolkit has) and unpacked side by side, where the libraries' RUNPATH
+# ($ORIGIN/../../nvidia/...) finds the nvidia ones: no LD_LIBRARY_PATH needed.
+torch2_dir="$HOME/.cache/lab-torch2/torch-2.11.0"  # also in CMakePresets.json's torch2 preset
+torch2_wheels=(
+  "torch==2.11.0 7aa2f9bbc6d4595ba72138026b2074be1233186150e9292865e04b7a63b8c67a"
+  "nvidia-cusparselt-cu13==0.8.0 25e30a8a7323935d4ad0340b95a0b69926eee755767e8e0b1cf8dd85b197d3fd"
+  "nvidia-nvshmem-cu13==3.4.5 290f0a2ee94c9f3687a02502f3b9299a9f9fe826e6d0287ee18482e78d495b80"
+  "nvidia-cufile==1.15.1.6 08a3ecefae5a01c7f5117351c64f17c7c62efa5fffdbe24fc7d298da19cd0b44"
+)
+fetch_torch2() {
+  [ -f "$torch2_dir/.complete" ] && return
+  local wheels="$HOME/.cache/lab-torch2/wheels" partial="$torch2_dir.partial"
+  mkdir -p "$wheels"
+  echo "setup.sh: fetching LibTorch 2.11.0 (PyPI's torch wheel, ~730 MB with three nvidia-* wheels) into $wheels"
+  local entry spec sha file
+  for entry in "${torch2_wheels[@]}"; do
+    spec=${entry% *} sha=${entry#* }
+    file=$(cd "$wheels" && sha256sum -- *.whl 2>/dev/null | awk -v s="$sha" '$1 == s {print $2}')
+    if [ -z "$file" ]; then
+      /usr/bin/python3 -m pip download -q "$spec" --no-deps --only-binary=:all: --python-version 3.11 \
+        --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+        -d "$wheels"
+      file=$(cd "$wheels" && sha256sum -- *.whl | awk -v s="$sha" '$1 == s {print $2}')
+      if [ -z "$file" ]; then
+        echo "setup.sh: $spec downloaded from PyPI does not have the pinned SHA-256 $sha; not used" >&2
+        exit 1
+      fi
+    fi
+    if [ "${spec%%==*}" = torch ]; then
+      rm -rf "$partial" && mkdir -p "$partial"
+      unzip -q "$wheels/$file" 'torch/include/*' 'torch/lib/*' 'torch/share/*' -d "$partial"
+    else
+      unzip -q -o "$wheels/$file" 'nvidia/*' -d "$partial"
+    fi
+  done
+  touch "$partial/.complete"
+  rm -rf "$torch2_dir" && mv "$partial" "$torch2_dir"
+}
+if [ "$preset" = torch2 ]; then
+  export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
+  if [ ! -x "$CUDA_HOME/bin/nvcc" ]; then
+    echo "setup.sh: torch2 needs the CUDA toolkit: no nvcc at $CUDA_HOME/bin/nvcc (set CUDA_HOME)" >&2
+    exit 1
+  fi
+  fetch_torch2
+fi
+
 if [ ! -f "build/${preset}/build.ninja" ]; then
   cmake --preset "$preset"
 fi
 cmake --build --preset "$preset"
 
 # The check the build cannot make: the BLAS the built binary actually calls (`lab --version` names it).
-if ! "build/${preset}/lab" --version | grep -q '^blas: OpenBLAS'; then
+# (PyPI's LibTorch carries its own: MKL, inside libtorch_cpu.)
+if [ "$preset" != torch2 ] && ! "build/${preset}/lab" --version | grep -q '^blas: OpenBLAS'; then
   echo "setup.sh: build/${preset}/lab does not call OpenBLAS ('lab --version' says: $("build/${preset}/lab" --version | grep '^blas:')); fp32 products would be ~27x slower" >&2
   exit 1
 fi

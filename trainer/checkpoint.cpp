@@ -4,12 +4,11 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <type_traits>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-
-#include <c10/util/string_utils.h>
 
 #include "core/atomic_file.h"
 #include "core/crc32c.h"
@@ -141,7 +140,9 @@ template <typename Optimizer>
 auto state_key(Optimizer& optimizer, const torch::Tensor& parameter) {
   using Key = typename std::decay_t<decltype(optimizer.state())>::key_type;
   if constexpr (std::is_same_v<Key, std::string>) {
-    return c10::guts::to_string(parameter.unsafeGetTensorImpl());
+    std::ostringstream key;  // as c10::guts::to_string wrote it, "0x55d0c8a3b2c0"
+    key << parameter.unsafeGetTensorImpl();
+    return key.str();
   } else {
     return static_cast<Key>(parameter.unsafeGetTensorImpl());
   }
@@ -180,6 +181,14 @@ CheckpointState load_legacy(const fs::path& file, const std::string& bytes, torc
     archive.read("model", model_archive);
     load_module_checked(model, model_archive, file);
     if (optimizer == nullptr) return state;
+#if TORCH_VERSION_MAJOR >= 2
+    // LibTorch 1.x filed optimizer states under pointers written as hex text; 2.x reads the keys as
+    // decimal numbers, so every state would land on one key.
+    fail(
+        "{}: a checkpoint of the older LibTorch-archive format, whose optimizer state LibTorch {} cannot "
+        "read; probe it (its weights load), or resume it with a LibTorch 1.x build",
+        file.string(), TORCH_VERSION);
+#endif
     archive.read("optimizer", optimizer_archive);
     optimizer->load(optimizer_archive);
     torch::Tensor step, tokens;

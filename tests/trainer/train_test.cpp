@@ -420,7 +420,8 @@ TEST(Train, ResumeAutoStartsARunThenContinuesItAndTheModelFileHoldsTheFinalWeigh
   EXPECT_EQ(argv, with({LAB_BINARY}, command)) << environment;
   EXPECT_FALSE(environment.at("host").get<std::string>().empty());
   EXPECT_FALSE(environment.at("libtorch").get<std::string>().empty());
-  EXPECT_NE(environment.at("blas").get<std::string>().find("BLAS"), std::string::npos) << environment;
+  EXPECT_FALSE(environment.at("blas").get<std::string>().empty())
+      << environment;  // OpenBLAS, or MKL in torch2
   EXPECT_TRUE(environment.at("source_dirty").is_boolean());
 
   fs::remove(dir / "run" / "model.safetensors");  // a run finished before model files existed
