@@ -96,20 +96,28 @@ torch2_wheels=(
   "nvidia-nvshmem-cu13==3.4.5 290f0a2ee94c9f3687a02502f3b9299a9f9fe826e6d0287ee18482e78d495b80"
   "nvidia-cufile==1.15.1.6 08a3ecefae5a01c7f5117351c64f17c7c62efa5fffdbe24fc7d298da19cd0b44"
 )
+torch2_wheels_dir="$HOME/.cache/lab-torch2/wheels"
+wheel_with_sha() {  # the name of the downloaded wheel whose SHA-256 is $1; nothing if there is none
+  local f
+  for f in "$torch2_wheels_dir"/*.whl; do
+    [ -f "$f" ] || continue
+    if [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$1" ]; then basename "$f"; return; fi
+  done
+}
 fetch_torch2() {
   [ -f "$torch2_dir/.complete" ] && return
-  local wheels="$HOME/.cache/lab-torch2/wheels" partial="$torch2_dir.partial"
+  local wheels="$torch2_wheels_dir" partial="$torch2_dir.partial"
   mkdir -p "$wheels"
   echo "setup.sh: fetching LibTorch 2.11.0 (PyPI's torch wheel, ~730 MB with three nvidia-* wheels) into $wheels"
   local entry spec sha file
   for entry in "${torch2_wheels[@]}"; do
     spec=${entry% *} sha=${entry#* }
-    file=$(cd "$wheels" && sha256sum -- *.whl 2>/dev/null | awk -v s="$sha" '$1 == s {print $2}')
+    file=$(wheel_with_sha "$sha")
     if [ -z "$file" ]; then
       /usr/bin/python3 -m pip download -q "$spec" --no-deps --only-binary=:all: --python-version 3.11 \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
         -d "$wheels"
-      file=$(cd "$wheels" && sha256sum -- *.whl | awk -v s="$sha" '$1 == s {print $2}')
+      file=$(wheel_with_sha "$sha")
       if [ -z "$file" ]; then
         echo "setup.sh: $spec downloaded from PyPI does not have the pinned SHA-256 $sha; not used" >&2
         exit 1
