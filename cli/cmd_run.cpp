@@ -1,4 +1,6 @@
 // `lab run PRESET`: the one-command experiment (experiments/runner.h).
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -23,8 +25,10 @@ std::optional<long> env_number(const char* name) {
   const char* text = std::getenv(name);
   if (text == nullptr || *text == '\0') return std::nullopt;
   char* end = nullptr;
+  errno = 0;
   const long value = std::strtol(text, &end, 10);
-  return *end == '\0' ? std::optional<long>(value) : std::nullopt;
+  if (*end != '\0' || errno != 0 || value < 0 || value > 1'000'000) return std::nullopt;
+  return value;
 }
 
 // --shard i/n, or auto: this task of a Slurm job array (sbatch --array=0-7 runs 8 shards).
@@ -38,12 +42,15 @@ std::pair<int, int> parse_shard(const std::string& text) {
           "is "
           "not a task of a Slurm job array (sbatch --array=0-N); pass --shard i/n instead");
     }
-    const long index = *id - env_number("SLURM_ARRAY_TASK_MIN").value_or(0);
+    // --array=MIN-MAX:STEP numbers its tasks MIN, MIN + STEP, ...
+    const long step = std::max(1L, env_number("SLURM_ARRAY_TASK_STEP").value_or(1));
+    const long offset = *id - env_number("SLURM_ARRAY_TASK_MIN").value_or(0);
+    const long index = offset % step == 0 ? offset / step : -1;
     if (*count < 1 || index < 0 || index >= *count) {
       fail(
-          "--shard auto: array task {} of {} (SLURM_ARRAY_TASK_MIN {}) is not one of 0..{}: use a contiguous "
-          "array such as --array=0-{}, or pass --shard i/n",
-          *id, *count, env_number("SLURM_ARRAY_TASK_MIN").value_or(0), *count - 1, *count - 1);
+          "--shard auto: array task {} of {} (SLURM_ARRAY_TASK_MIN {}, _STEP {}) is not one of the array's "
+          "0..{}: use an array such as --array=0-{}, or pass --shard i/n",
+          *id, *count, env_number("SLURM_ARRAY_TASK_MIN").value_or(0), step, *count - 1, *count - 1);
     }
     return {static_cast<int>(index), static_cast<int>(*count)};
   }

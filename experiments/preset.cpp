@@ -69,17 +69,24 @@ void apply_override(toml::table& root, const std::string& text) {
     parsed = toml::parse("value = \"" + value + "\"", std::string_view(source));
   }
   const std::vector<std::string> parts = split_key(key);
+  if (std::any_of(parts.begin(), parts.end(), [](const std::string& p) { return p.empty(); })) {
+    fail("{}: an empty part in the key; write SECTION.KEY, e.g. train.steps=500", source);
+  }
   toml::node* node = &root;
   std::string path;
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
     const std::string& part = parts[i];
     path += (path.empty() ? "" : ".") + part;
     if (toml::table* table = node->as_table()) {
-      if (!table->contains(part)) table->insert(part, toml::table{});
+      if (!table->contains(part)) {  // a new table, whose source names the override in later errors
+        toml::table scratch = toml::parse("table = {}", std::string_view(source));
+        table->insert(part, std::move(*scratch.get_as<toml::table>("table")));
+      }
       node = table->get(part);
     } else if (toml::array* array = node->as_array()) {
       std::size_t index = 0;
       auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), index);
+      if (array->empty()) fail("{}: the preset's {} has no entries", source, path.substr(0, path.rfind('.')));
       if (ec != std::errc() || end != part.data() + part.size() || index >= array->size()) {
         fail("{}: '{}' is not an entry of the preset's {} (0 to {})", source, path,
              path.substr(0, path.rfind('.')), array->size() - 1);

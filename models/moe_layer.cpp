@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "models/autocast.h"
+#include "models/batched_experts.h"
 #include "models/grouped_experts.h"
 
 namespace lab {
@@ -41,9 +42,16 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x) {
   // Under autocast the experts run in the autocast dtype; the casts are autograd ops, so gradients
   // reach the fp32 master weights and the fp32 routing weights.
   const torch::Dtype dtype = compute_dtype(tokens);
-  torch::Tensor y = grouped_experts(tokens.to(dtype), w1.to(dtype), w2.to(dtype),
-                                    w3.defined() ? w3.to(dtype) : torch::Tensor(), r.weight_of_row.to(dtype),
-                                    r.token_of_row, r.rows_per_expert, config.activation);  // [N, D]
+  // The CPU loops over experts on cache-sized blocks; other devices run batched products (no host
+  // synchronisation per expert).
+  const torch::Tensor w3_in = w3.defined() ? w3.to(dtype) : torch::Tensor();
+  torch::Tensor y =
+      tokens.is_cpu()
+          ? grouped_experts(tokens.to(dtype), w1.to(dtype), w2.to(dtype), w3_in, r.weight_of_row.to(dtype),
+                            r.token_of_row, r.rows_per_expert, config.activation)
+          : batched_experts(tokens.to(dtype), w1.to(dtype), w2.to(dtype), w3_in, r.weight_of_row.to(dtype),
+                            r.token_of_row, r.tokens_per_expert,
+                            config.activation);  // [N, D]
   if (output_norm) y = output_norm(y);
   return MoeOutput{y.view(x.sizes()), r.load_balance_loss, r.z_loss, r.tokens_per_expert.detach(), r.entropy};
 }

@@ -107,7 +107,8 @@ Routing route_token_choice(const torch::Tensor& logits, std::int64_t top_k) {
   r.token_of_row = order.div(top_k, "floor");                    // [N*k]
   r.weight_of_row = top_w.reshape({-1}).index_select(0, order);  // [N*k]
   r.tokens_per_expert = counts;                                  // [E]
-  r.rows_per_expert = to_vector(r.tokens_per_expert);
+  // The CPU's grouped experts need the counts on the host; other devices keep them there (no sync).
+  if (logits.is_cpu()) r.rows_per_expert = to_vector(r.tokens_per_expert);
 
   torch::Tensor f = r.tokens_per_expert.to(torch::kFloat32) / static_cast<double>(n * top_k);  // [E]
   torch::Tensor p = probs.mean(0);                                                             // [E]

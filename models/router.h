@@ -20,7 +20,7 @@ namespace lab {
 struct Routing {
   torch::Tensor token_of_row;                 // [R] int64: the token each row reads, grouped by expert
   torch::Tensor weight_of_row;                // [R] fp32: its combine weight (differentiable)
-  std::vector<std::int64_t> rows_per_expert;  // [E]: rows of expert 0, then expert 1, ... (sum R)
+  std::vector<std::int64_t> rows_per_expert;  // [E]: rows of expert 0, then expert 1, ... (sum R); CPU only
   torch::Tensor tokens_per_expert;            // [E] int64: the same counts as a tensor (router statistics)
   torch::Tensor load_balance_loss;            // scalar fp32, unscaled: E * sum_i f_i P_i (>= 1, 1 = balanced)
   torch::Tensor z_loss;                       // scalar fp32, unscaled: mean_t logsumexp(logits_t)^2

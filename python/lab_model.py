@@ -414,6 +414,8 @@ def load(path):
         model_file = os.path.join(path, "model.safetensors")
         path = model_file if os.path.exists(model_file) else _newest_checkpoint(path)
     tensors, metadata = read_safetensors(path)
+    if metadata.get("format_version", "1") != "1":  # what lab's own readers accept
+        raise ValueError(f"{path}: format version {metadata['format_version']} is newer than this reader (1)")
     if metadata.get("format") == "lab-checkpoint":
         config_file = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(path))), "config.json")
         if not os.path.exists(config_file):

@@ -111,21 +111,33 @@ std::vector<std::string> render_router_plots(const fs::path& dir, const std::vec
     if (c.points.empty() || c.points.front().expert_share.empty()) continue;
     const std::size_t layers = c.points.front().expert_share.size();
     const std::size_t experts = c.points.front().expert_share.front().size();
+    std::vector<const RouterPoint*> windows;  // those of the first window's shape (all, for a run's lines)
+    for (const RouterPoint& point : c.points) {
+      if (point.expert_share.size() == layers && point.expert_share.back().size() == experts &&
+          point.imbalance.size() == layers)
+        windows.push_back(&point);
+    }
+    if (windows.size() < 2) {
+      notes.push_back(
+          fmt::format("{}: one router window only (steps <= log_every): no router plot", c.row->run_id));
+      continue;
+    }
     const fs::path work = start_work(router_dir);
-    const TokenAxis axis = token_axis(c.points.back().tokens);
-    // The heatmap: one row per (layer, expert), at y = layer * (experts + 1) + expert (a blank row
-    // between layers), one column per window; gnuplot's `image` wants a full grid, which this is.
+    const TokenAxis axis = token_axis(windows.back()->tokens);
+    // The heatmap: gnuplot's `image` needs a regular grid, so x is the window's index (labelled with
+    // its tokens) and y the row layer * (experts + 1) + expert, with an empty (NaN) row between layers.
     const fs::path shares = work / "shares.dat";
     const fs::path imbalance = work / "imbalance.dat";
     {
       std::ofstream out(shares), lines(imbalance);
-      for (const RouterPoint& point : c.points) {
-        if (point.expert_share.size() != layers) continue;
+      for (std::size_t i = 0; i < windows.size(); ++i) {
+        const RouterPoint& point = *windows[i];
         lines << point.tokens;
         for (std::size_t l = 0; l < layers; ++l) {
           lines << ' ' << point.imbalance[l];
-          for (std::size_t e = 0; e < experts && e < point.expert_share[l].size(); ++e) {
-            out << fmt::format("{} {} {}\n", point.tokens, l * (experts + 1) + e, point.expert_share[l][e]);
+          for (std::size_t e = 0; e <= experts; ++e) {
+            const double share = e < experts ? point.expert_share[l][e] : std::nan("");
+            out << fmt::format("{} {} {}\n", i, l * (experts + 1) + e, share);
           }
         }
         lines << '\n';
@@ -135,19 +147,24 @@ std::vector<std::string> render_router_plots(const fs::path& dir, const std::vec
     std::ostringstream body;
     body << "set title 'expert share of each layer''s rows (uniform: " << fmt::format("{:.3g}", 1.0 / experts)
          << ")'\nset xlabel " << gp_string(axis.label)
-         << "\nset ylabel 'experts of each layer'\nset format x '%g'\n"
+         << "\nset ylabel 'experts of each layer'\n"
             "set palette defined (0 'white', 1 '#f39c12', 2 '#c0392b')\nset cbrange [0:*]\n"
-            "set yrange [-0.5:"
-         << layers * (experts + 1) - 1.5 << "]\nset ytics (";
+            "set xrange [-0.5:"
+         << windows.size() - 0.5 << "]\nset yrange [-0.5:" << layers * (experts + 1) - 1.5
+         << "]\nset xtics (";
+    const std::size_t step = std::max<std::size_t>(1, windows.size() / 5);
+    for (std::size_t i = 0; i < windows.size(); i += step) {
+      body << (i ? ", " : "") << fmt::format("'{:.3g}' {}", windows[i]->tokens / axis.divisor, i);
+    }
+    body << ")\nset ytics (";
     for (std::size_t l = 0; l < layers; ++l) {
       body << (l ? ", " : "")
            << fmt::format("'layer {}' {}", l, static_cast<double>(l * (experts + 1)) + (experts - 1) / 2.0);
     }
-    body << ")\nplot " << gp_string(shares.string()) << " using ($1/" << axis.divisor
-         << "):2:3 with image notitle\n";
-    body
-        << "unset ytics\nset ytics autofreq\nset autoscale y\nset yrange [1:*]\nset title 'load imbalance "
-           "(max / mean rows of a layer; 1 = even)'\nset ylabel 'max / mean'\nset key top right box opaque\n";
+    body << ")\nplot " << gp_string(shares.string()) << " using 1:2:3 with image notitle\n";
+    body << "unset ytics\nset ytics autofreq\nset xtics autofreq\nset format x '%g'\nset autoscale xy\n"
+            "set xrange [*:*]\nset yrange [1:*]\nset title 'load imbalance (max / mean rows of a layer; 1 = "
+            "even)'\nset ylabel 'max / mean'\nset key top right box opaque\n";
     std::vector<std::string> plots;
     for (std::size_t l = 0; l < layers; ++l) {
       plots.push_back(fmt::format("{} using ($1/{}):{} with lines lw 1.5 title 'layer {}'",

@@ -114,6 +114,8 @@ fetch_torch2() {
     spec=${entry% *} sha=${entry#* }
     file=$(wheel_with_sha "$sha")
     if [ -z "$file" ]; then
+      local name=${spec%%==*}
+      rm -f "$wheels/${name//-/_}-"*.whl  # a torn or foreign copy pip would otherwise take as downloaded
       /usr/bin/python3 -m pip download -q "$spec" --no-deps --only-binary=:all: --python-version 3.11 \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
         -d "$wheels"

@@ -4,9 +4,10 @@
 // not show in the loss; it shows here.
 //
 // A window's tally is a flat vector of doubles, per MoE layer [rows of expert 0 .. E-1, the routing
-// entropy summed over the tokens routed, the tokens routed]: sums over steps and workers stay exact
-// (the counts are integers), and the checkpoint carries the open window's tally so a resumed run logs
-// what an uninterrupted one would.
+// entropy summed over the tokens routed, the tokens routed]: the counts stay exact over steps and
+// workers (integers), and the checkpoint carries the open window's tally so a resumed run logs what an
+// uninterrupted one would (bit for bit on the same workers; a checkpoint from before the tally starts
+// its first window's router figures at the resume).
 
 #include <cstdint>
 #include <vector>

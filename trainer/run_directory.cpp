@@ -65,7 +65,8 @@ NewRunDirectory::~NewRunDirectory() {
   if (created_) {
     fs::remove_all(dir_, ec);
   } else {  // the user's empty directory: only what the trainer put in it
-    for (const char* name : {run_files::kConfig, run_files::kMetrics, run_files::kCheckpoints}) {
+    for (const char* name : {run_files::kConfig, run_files::kMetrics, run_files::kCheckpoints,
+                             run_files::kTensorBoard, run_files::kModelFile}) {
       fs::remove_all(dir_ / name, ec);
     }
   }

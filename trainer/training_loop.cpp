@@ -117,8 +117,9 @@ TrainingLoop::TrainingLoop(const TrainConfig& c, torch::Device device, Distribut
     metrics_.open(metrics_file, std::ios::app);
     if (!metrics_) fail("cannot write {}", metrics_file.string());
     tensorboard_.emplace(run_dir_ / run_files::kTensorBoard);
-    // A resumed run logs the steps after its checkpoint again: TensorBoard drops the earlier files'.
-    if (state_.step > 0) tensorboard_->add_session_start(state_.step + 1, unix_seconds_now());
+    // A resumed run (even one resumed at step 0) logs the steps after its checkpoint again:
+    // TensorBoard drops what the earlier files logged from there on.
+    if (c.resume) tensorboard_->add_session_start(state_.step + 1, unix_seconds_now());
   }
   run_.model->train();
 }

@@ -276,7 +276,13 @@ TEST(RunCli, OverridesChangeThePresetAndShardAutoNeedsASlurmArray) {
   r = run_lab({"run", preset.string(), "--dry-run", "--shard", "auto"},
               {"SLURM_ARRAY_TASK_ID=7", "SLURM_ARRAY_TASK_COUNT=2", "SLURM_ARRAY_TASK_MIN=0"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("is not one of 0..1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is not one of the array's 0..1"), std::string::npos) << r.err;
+  // --array=0-2:2 has tasks 0 and 2: task 2 is the second shard.
+  r = run_lab({"run", preset.string(), "--dry-run", "--shard", "auto"},
+              {"SLURM_ARRAY_TASK_ID=2", "SLURM_ARRAY_TASK_COUNT=2", "SLURM_ARRAY_TASK_MIN=0",
+               "SLURM_ARRAY_TASK_STEP=2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, run_lab({"run", preset.string(), "--dry-run", "--shard", "1/2"}).out);
   EXPECT_FALSE(fs::exists(dir / "out"));
 }
 

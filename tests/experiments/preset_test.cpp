@@ -314,6 +314,10 @@ TEST(PresetOverrides, BadOnesAreReportedAsCmdlineKey) {
   EXPECT_EQ(message("models.x=1"), "cmdline: models.x: 'models' is a list in the preset, not a table");
   EXPECT_EQ(message("seeds.0.x=1"), "cmdline: seeds.0.x: 'seeds.0' is a value in the preset, not a table");
   EXPECT_EQ(message("steps").rfind("cmdline: steps: expected KEY=VALUE", 0), 0u);
+  // A misspelt section is reported as the override's, not as the file's.
+  EXPECT_EQ(message("trian.steps=5").rfind("cmdline: trian.steps: unknown top-level key 'trian'", 0), 0u)
+      << message("trian.steps=5");
+  EXPECT_EQ(message("train..steps=1").rfind("cmdline: train..steps: an empty part in the key", 0), 0u);
   EXPECT_EQ(message("models.0.d_model=-4").rfind("cmdline: models.0.d_model: 'd_model' must be", 0), 0u)
       << message("models.0.d_model=-4");
   EXPECT_EQ(message("seeds=[0.5]").rfind("cmdline: seeds: 'seeds' must be a whole number", 0), 0u)

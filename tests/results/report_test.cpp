@@ -210,7 +210,12 @@ TEST(Report, RouterFiguresAndProbeCurvesFromMetrics) {
                          {"expert_share", {1, 0, 0, 0}},
                          {"imbalance", 4.0},
                          {"idle_experts", 3},
-                         {"routing_entropy", 0.1}}}}};
+                         {"routing_entropy", 0.1}},
+                        {{"layer", 1},
+                         {"expert_share", {0.5, 0.5, 0, 0}},
+                         {"imbalance", 2.0},
+                         {"idle_experts", 2},
+                         {"routing_entropy", 0.5}}}}};
   const Json last = {{"step", 20},
                      {"tokens", 2000},
                      {"loss", 1.5},

@@ -322,7 +322,11 @@ TEST(Train, ResumeAfterKillNineIsBitIdenticalToAnUninterruptedRun) {
     std::ifstream in(run / "metrics.jsonl");
     for (std::string line; std::getline(in, line);) {
       auto j = nlohmann::json::parse(line);
-      if (j.contains("loss")) lines.push_back({j.at("step"), j.at("loss"), j.at("aux_loss"), j.at("tokens")});
+      if (j.contains("loss")) {  // the router figures too: their window's tally rides in the checkpoint
+        EXPECT_TRUE(j.contains("router")) << line;
+        lines.push_back({j.at("step"), j.at("loss"), j.at("aux_loss"), j.at("tokens"),
+                         j.contains("router") ? j.at("router") : nlohmann::json()});
+      }
     }
     return lines;
   };
