@@ -60,7 +60,7 @@ void apply_override(toml::table& root, const std::string& text) {
          text);
   }
   const std::string key = text.substr(0, eq), value = text.substr(eq + 1);
-  const std::string source = "cmdline: " + key;
+  const std::string source = std::string(kCmdlineSource) + key;
   toml::table parsed;
   try {
     parsed = toml::parse("value = " + value, std::string_view(source));

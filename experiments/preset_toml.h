@@ -34,11 +34,14 @@ struct Where {
   toml::source_region region;
 };
 
+// The source of a value a command-line override set (experiments/preset.cpp): "cmdline: KEY".
+inline constexpr std::string_view kCmdlineSource = "cmdline: ";
+
 // "FILE:LINE:COL: message", or "cmdline: KEY: message" for a value a command-line override set.
 template <typename... Args>
 [[noreturn]] void fail_at(const Where& where, fmt::format_string<Args...> format, Args&&... args) {
   const std::string message = fmt::format(format, std::forward<Args>(args)...);
-  if (where.region.path && where.region.path->starts_with("cmdline: ")) {
+  if (where.region.path && where.region.path->starts_with(kCmdlineSource)) {
     throw Error(fmt::format("{}: {}", *where.region.path, message));
   }
   throw Error(fmt::format("{}:{}:{}: {}", where.file->string(), where.region.begin.line,

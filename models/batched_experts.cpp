@@ -1,5 +1,7 @@
 #include "models/batched_experts.h"
 
+#include "models/grouped_experts.h"
+
 namespace lab {
 
 torch::Tensor batched_experts(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& w2,
@@ -8,8 +10,7 @@ torch::Tensor batched_experts(const torch::Tensor& x, const torch::Tensor& w1, c
                               ActivationKind activation) {
   const std::int64_t n = x.size(0), d = x.size(1), experts = w1.size(0), width = w1.size(2);
   const std::int64_t rows = token_of_row.size(0);
-  // Sums of several expert outputs are accumulated in fp32 when the experts compute in 16 bits.
-  const torch::Dtype accumulate = x.element_size() < 4 ? torch::kFloat32 : x.scalar_type();
+  const torch::Dtype accumulate = accumulation_dtype(x);
   torch::Tensor y = torch::zeros({n, d}, x.options().dtype(accumulate));  // [N, D]
   if (rows == 0) return y;
 

@@ -9,6 +9,11 @@
 #include "models/autocast.h"
 
 namespace lab {
+
+torch::Dtype accumulation_dtype(const torch::Tensor& x) {
+  return x.element_size() < 4 ? torch::kFloat32 : x.scalar_type();
+}
+
 namespace {
 
 using torch::autograd::AutogradContext;
@@ -123,11 +128,6 @@ void scatter_add_rows(torch::Tensor& acc, const torch::Tensor& index, const torc
     }
   }
   acc.index_add_(0, index, src.to(acc.scalar_type()));  // other devices and dtypes
-}
-
-// Sums of several expert outputs are accumulated in fp32 when the experts compute in 16 bits.
-torch::Dtype accumulation_dtype(const torch::Tensor& x) {
-  return x.element_size() < 4 ? torch::kFloat32 : x.scalar_type();
 }
 
 struct GroupedExperts : torch::autograd::Function<GroupedExperts> {

@@ -20,6 +20,9 @@ namespace lab {
 // All floating inputs must share one dtype; differentiable in x, w1, w2, w3 and weight_of_row.
 // One expert at a time, its rows are gathered into a small block that stays in cache, so no [R, D]
 // tensor is ever materialised.
+// The dtype the experts' outputs are summed in: fp32 when they compute in 16 bits, else x's own.
+torch::Dtype accumulation_dtype(const torch::Tensor& x);
+
 torch::Tensor grouped_experts(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& w2,
                               const torch::Tensor& w3, const torch::Tensor& weight_of_row,
                               const torch::Tensor& token_of_row,

@@ -44,13 +44,13 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x) {
   const torch::Dtype dtype = compute_dtype(tokens);
   // The CPU loops over experts on cache-sized blocks; other devices run batched products (no host
   // synchronisation per expert).
-  const torch::Tensor w3_in = w3.defined() ? w3.to(dtype) : torch::Tensor();
+  const torch::Tensor xs = tokens.to(dtype), w1s = w1.to(dtype), w2s = w2.to(dtype),
+                      w3s = w3.defined() ? w3.to(dtype) : torch::Tensor(),
+                      weights = r.weight_of_row.to(dtype);
   torch::Tensor y =
       tokens.is_cpu()
-          ? grouped_experts(tokens.to(dtype), w1.to(dtype), w2.to(dtype), w3_in, r.weight_of_row.to(dtype),
-                            r.token_of_row, r.rows_per_expert, config.activation)
-          : batched_experts(tokens.to(dtype), w1.to(dtype), w2.to(dtype), w3_in, r.weight_of_row.to(dtype),
-                            r.token_of_row, r.tokens_per_expert,
+          ? grouped_experts(xs, w1s, w2s, w3s, weights, r.token_of_row, r.rows_per_expert, config.activation)
+          : batched_experts(xs, w1s, w2s, w3s, weights, r.token_of_row, r.tokens_per_expert,
                             config.activation);  // [N, D]
   if (output_norm) y = output_norm(y);
   return MoeOutput{y.view(x.sizes()), r.load_balance_loss, r.z_loss, r.tokens_per_expert.detach(), r.entropy};

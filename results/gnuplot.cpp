@@ -124,4 +124,10 @@ std::vector<std::string> finish(const fs::path& dir, const fs::path& work, const
   return notes;
 }
 
+std::string plot_line(const std::vector<std::string>& plots) {
+  std::string line = "plot ";
+  for (std::size_t i = 0; i < plots.size(); ++i) line += (i ? ", \\\n     " : "") + plots[i];
+  return line + "\n";
+}
+
 }  // namespace lab::gnuplot

@@ -28,6 +28,9 @@ std::vector<std::pair<std::string, std::string>> outputs(const std::filesystem::
 // decade otherwise shows one label or none), with the range padded by 20% on each side.
 std::string log_tics(std::pair<double, double> range);
 
+// "plot A, \\\n     B\n": one gnuplot plot command of several series.
+std::string plot_line(const std::vector<std::string>& plots);
+
 // A scratch directory for data files and the script, beside the plots (`dir`, created).
 std::filesystem::path start_work(const std::filesystem::path& dir);
 

@@ -32,6 +32,12 @@ struct Point {
 
 }  // namespace
 
+std::string run_label(const ResultRow& r) {
+  std::string label = fmt::format("{} d{:.0f}", r.family, r.d_model.value_or(0));
+  if (r.ffn == "moe") label += fmt::format(" {:.0f}x{:.0f}", r.experts.value_or(0), r.top_k.value_or(0));
+  return label + fmt::format(" s{:.0f}", r.seed.value_or(0));
+}
+
 std::vector<std::string> render_plots(const fs::path& dir, const std::vector<ResultRow>& rows,
                                       const std::vector<RunCurve>& curves) {
   const fs::path work = start_work(dir);
@@ -110,9 +116,7 @@ std::vector<std::string> render_plots(const fs::path& dir, const std::vector<Res
         if (plots.empty()) {
           script << "set label 1 'no accuracy' at graph 0.5, 0.5 center\nplot NaN notitle\nunset label 1\n";
         } else {
-          script << "plot ";
-          for (std::size_t i = 0; i < plots.size(); ++i) script << (i ? ", \\\n     " : "") << plots[i];
-          script << "\n";
+          script << plot_line(plots);
         }
       }
       script << "unset multiplot\nset output\n";
@@ -135,12 +139,8 @@ std::vector<std::string> render_plots(const fs::path& dir, const std::vector<Res
             out << fmt::format("{} {}\n", pt.tokens, pt.loss);
         }
         const ResultRow& r = *c.row;
-        std::string title = fmt::format("{} d{:.0f}", r.family, r.d_model.value_or(0));
-        if (r.ffn == "moe")
-          title += fmt::format(" {:.0f}x{:.0f}", r.experts.value_or(0), r.top_k.value_or(0));
-        title += fmt::format(" s{:.0f}", r.seed.value_or(0));
         plots.push_back(fmt::format("{} using 1:2 with lines lw 1.2 title {}", gp_string(data.string()),
-                                    gp_string(title)));
+                                    gp_string(run_label(r))));
       }
       script << "unset logscale x\nset logscale y\nset xtics autofreq\nset xrange [*:*]\nset format x "
                 "'%.0s%c'\nset autoscale y\nset yrange [*:*]\n";
@@ -150,9 +150,7 @@ std::vector<std::string> render_plots(const fs::path& dir, const std::vector<Res
       if (plots.empty()) {
         script << "set label 1 'no curves' at graph 0.5, 0.5 center\nplot NaN notitle\nunset label 1\n";
       } else {
-        script << "plot ";
-        for (std::size_t i = 0; i < plots.size(); ++i) script << (i ? ", \\\n     " : "") << plots[i];
-        script << "\n";
+        script << plot_line(plots);
       }
       script << "unset logscale y\nset key top left box opaque font ',10'\n";
     }
@@ -233,9 +231,7 @@ std::vector<std::string> render_fit_plots(const fs::path& dir, Law law, const Fi
            << "\n";
     script << "set xlabel " << gp_string(power ? "parameters" : "non-embedding parameters N")
            << "\nset ylabel " << gp_string(y_name) << "\n";
-    script << "plot ";
-    for (std::size_t i = 0; i < plots.size(); ++i) script << (i ? ", \\\n     " : "") << plots[i];
-    script << "\nunset logscale xy\nset output\n";
+    script << plot_line(plots) << "unset logscale xy\nset output\n";
   }
   return finish(dir, work, script.str(), {name + "_observed", name + "_curves"});
 }
@@ -266,11 +262,6 @@ std::vector<std::string> render_granularity_plots(const fs::path& dir,
   auto group_title = [&](const GranularityGroup& g) {
     return fmt::format("{}d={:g}, {:g} steps", one_dataset ? "" : std::get<0>(g) + ", ", std::get<1>(g),
                        std::get<2>(g));
-  };
-  auto plot_line = [](const std::vector<std::string>& plots) {
-    std::string line = "plot ";
-    for (std::size_t i = 0; i < plots.size(); ++i) line += (i ? ", \\\n     " : "") + plots[i];
-    return line + "\n";
   };
 
   // The panels, with their data files, once; then the same panels for each terminal.

@@ -20,6 +20,9 @@
 
 namespace lab {
 
+// A run in a legend: "family d64 8x2 s0" (experts x top-k for an MoE; the seed).
+std::string run_label(const ResultRow& r);
+
 // Writes the plots into `dir` (created). Returns notes for anything not drawn, e.g. gnuplot missing;
 // lab::Error only for a directory that cannot be written.
 std::vector<std::string> render_plots(const std::filesystem::path& dir, const std::vector<ResultRow>& rows,

@@ -8,18 +8,13 @@
 #include <fmt/format.h>
 
 #include "results/gnuplot.h"
+#include "results/plots.h"
 #include "tasks/task_kind.h"
 
 namespace lab {
 namespace fs = std::filesystem;
 using namespace gnuplot;
 namespace {
-
-std::string run_title(const ResultRow& r) {
-  std::string title = fmt::format("{} d{:.0f}", r.family, r.d_model.value_or(0));
-  if (r.ffn == "moe") title += fmt::format(" {:.0f}x{:.0f}", r.experts.value_or(0), r.top_k.value_or(0));
-  return title + fmt::format(" s{:.0f}", r.seed.value_or(0));
-}
 
 // Tokens at each point: a probe line has none of its own when no training line shares its step; the
 // run's tokens per step (from its last training line) stands in.
@@ -36,12 +31,6 @@ TokenAxis token_axis(double max_tokens) {
   if (max_tokens >= 1e6) return {1e6, "training tokens (millions)"};
   if (max_tokens >= 1e3) return {1e3, "training tokens (thousands)"};
   return {1, "training tokens"};
-}
-
-std::string plot_command(const std::vector<std::string>& plots) {
-  std::string line = "plot ";
-  for (std::size_t i = 0; i < plots.size(); ++i) line += (i ? ", \\\n     " : "") + plots[i];
-  return line + "\n";
 }
 
 }  // namespace
@@ -88,7 +77,7 @@ std::vector<std::string> render_accuracy_curves(const fs::path& dir, const std::
     const std::optional<TaskKind> kind = enum_from_name<TaskKind>(task);
     body << "set title " << gp_string(panels[p]) << "\nset xlabel 'training tokens'\nset ylabel "
          << gp_string(kind ? std::string(accuracy_label(*kind)) : task + " (%)") << "\n"
-         << plot_command(plots);
+         << plot_line(plots);
   }
   const Layout layout = layout_for(panels.size());
   std::ostringstream script;
@@ -170,14 +159,14 @@ std::vector<std::string> render_router_plots(const fs::path& dir, const std::vec
       plots.push_back(fmt::format("{} using ($1/{}):{} with lines lw 1.5 title 'layer {}'",
                                   gp_string(imbalance.string()), axis.divisor, l + 2, l));
     }
-    body << plot_command(plots);
+    body << plot_line(plots);
     const std::string name = c.row->run_id;
     std::ostringstream script;
     script << "set grid\n";
     for (const auto& [terminal, output] : outputs(router_dir, name, Layout{1, 2})) {
       script << terminal << "\nset output " << gp_string(output + ".tmp") << "\n"
              << "set multiplot layout 1,2 title "
-             << gp_string("Routers of " + run_title(*c.row) + ": " + name) << "\n"
+             << gp_string("Routers of " + run_label(*c.row) + ": " + name) << "\n"
              << body.str() << "unset multiplot\nset output\n";
     }
     for (std::string& note : finish(router_dir, work, script.str(), {name})) notes.push_back(std::move(note));

@@ -15,6 +15,7 @@
 #include "core/safetensors.h"
 #include "models/model_config_json.h"
 #include "models/transformer.h"
+#include "tests/support/files.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 #include "trainer/tensor_file.h"
@@ -41,11 +42,6 @@ ModelConfig moe(ModelConfig c, std::int64_t experts, std::int64_t top_k) {
 
 nlohmann::json run_config_of(const ModelConfig& c) { return {{"model", model_config_to_json(c)}}; }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 void write_file(const fs::path& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
@@ -59,7 +55,7 @@ TEST(ModelFile, RoundTripsEveryTensorAndTheConfigAndIsDeterministic) {
   Transformer model(c);
   write_model_file(dir / "a.safetensors", *model, run_config_of(c));
   write_model_file(dir / "b.safetensors", *model, run_config_of(c));
-  EXPECT_EQ(read_file(dir / "a.safetensors"), read_file(dir / "b.safetensors"));
+  EXPECT_EQ(test::read_text(dir / "a.safetensors"), test::read_text(dir / "b.safetensors"));
 
   ModelFile loaded = load_model_file(dir / "a.safetensors");
   EXPECT_EQ(loaded.run_config, run_config_of(c));
@@ -72,7 +68,7 @@ TEST(ModelFile, RoundTripsEveryTensorAndTheConfigAndIsDeterministic) {
     EXPECT_TRUE(torch::equal(*actual.find(item.key()), item.value())) << item.key();
   }
   // The names are LibTorch's, unprefixed, as PyTorch's state_dict() would name them.
-  const std::string bytes = read_file(dir / "a.safetensors");
+  const std::string bytes = test::read_text(dir / "a.safetensors");
   const SafetensorsFile file = parse_safetensors(bytes, "a");
   EXPECT_NE(file.find("blocks.1.moe.w3"), nullptr);
   EXPECT_NE(file.find("blocks.0.attention.qkv.weight"), nullptr);
@@ -84,7 +80,7 @@ TEST(ModelFile, DamagedOrForeignFilesAreRefusedNamingTheFile) {
   const ModelConfig c = small();
   Transformer model(c);
   write_model_file(dir / "m.safetensors", *model, run_config_of(c));
-  const std::string bytes = read_file(dir / "m.safetensors");
+  const std::string bytes = test::read_text(dir / "m.safetensors");
   auto message_of = [&](const std::string& name, const std::string& content) {
     write_file(dir / name, content);
     try {

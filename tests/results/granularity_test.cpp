@@ -36,7 +36,8 @@ ResultRow run(double g, double seed, double tokens, double seconds, double final
 // Held-out losses at steps 100, 200, 300 with training lines (and wall times) at the same steps.
 std::vector<CurvePoint> curve(std::array<double, 3> seconds, std::array<double, 3> eval) {
   std::vector<CurvePoint> points;
-  for (int i = 0; i < 3; ++i) points.push_back({100.0 * (i + 1), 1000.0 * (i + 1), 2.0, eval[i], seconds[i], kNan});
+  for (int i = 0; i < 3; ++i)
+    points.push_back({100.0 * (i + 1), 1000.0 * (i + 1), 2.0, eval[i], seconds[i], kNan});
   return points;
 }
 
