@@ -1,9 +1,12 @@
 // Whole training steps (forward, cross-entropy + router losses, backward, AdamW) of the transformer on
 // the configuration of ../shared/peers/torch_gpt_peer.py: vocabulary 64, sequence 64, batch 64,
-// d_model 256, 4 layers, 4 heads, d_ff 256, random tokens. The peer (plain PyTorch, Python MoE loop)
-// runs in the same process run with the same configurations, so `x_peer` is a like-for-like ratio.
+// d_model 256, 4 layers, 4 heads, d_ff 256, random tokens, and the CPU presets' small shapes. The peer
+// (plain PyTorch, Python MoE loop) runs in the same process run with the same configurations, so
+// `x_peer` is a like-for-like ratio; `x_peer2` and `x_peer2c` compare with PyTorch 2.x, eager and
+// under torch.compile.
 //
 //   build/release/bench/train_bench --threads 2          (the peer needs python3-torch)
+//   build/release/bench/train_bench --threads 1 --peer2 ~/.cache/lab-torch2/venv-2.11.0/bin/python3
 //
 // Also reports model FLOP utilisation: training FLOPs per token (models/accounting.h) x tokens/s
 // over the fp32 or bf16 GEMM peak, measured at start-up as bench/gemm_bench measures it.
@@ -16,6 +19,7 @@
 #include <memory>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -33,8 +37,16 @@ namespace {
 // threads): hosts differ by up to 2.8x (BENCHMARKS.md), so a constant from another day would not do.
 double g_gemm_peak_fp32 = 0, g_gemm_peak_bf16 = 0;
 int g_threads = 2;
-bool g_peers = true;
-std::map<std::string, double> g_peer_rates;  // case name -> the peer's tokens/s, measured before the cases
+
+// The Python peers each case is compared with, run before the cases: Debian's PyTorch 1.13 in eager
+// mode (`peer`, /usr/bin/python3), and with `--peer2 PYTHON` a PyTorch 2.x in eager mode (`peer2`) and
+// with its model under torch.compile (`peer2c`, bench/peers/torch_compile_peer.py).
+struct Peer {
+  std::string label, python;
+  bool compiled;
+};
+std::vector<Peer> g_peers;
+std::map<std::string, std::map<std::string, double>> g_peer_rates;  // case -> peer label -> tokens/s
 
 // One benchmark case: the model's shape, the batch and whether the peer runs it too.
 struct Shape {
@@ -57,31 +69,53 @@ constexpr Shape small(std::int64_t d, std::int64_t layers = 3, std::int64_t seq 
   return Shape{32, seq, 64, d, layers, 4, d, positions};
 }
 
-double peer_tokens_per_s(const Case& c) {
-  if (!g_peers || c.peer_steps == 0) return 0;
+// `relative` (a path from the repository root) from the working directory or up to three levels
+// below the root (build/release/bench); empty if not found.
+std::string find_from_root(const std::string& relative) {
+  for (const char* prefix : {"", "../", "../../", "../../../"}) {
+    std::string path = prefix + relative;
+    if (FILE* f = std::fopen(path.c_str(), "r")) {
+      std::fclose(f);
+      return path;
+    }
+  }
+  return {};
+}
+
+double peer_tokens_per_s(const Case& c, const Peer& peer) {
+  if (c.peer_steps == 0) return 0;
   const Shape& s = c.shape;
   std::string args = fmt::format(" --V {} --T {} --batch {} --d {} --L {} --h {} --ff {}", s.vocab, s.seq,
                                  s.batch, s.d, s.layers, s.heads, c.experts == 0 ? s.ff : c.width);
   if (c.experts > 0) args += fmt::format(" --E {} --k {}", c.experts, c.top_k);
-  std::string command;
-  for (const char* prefix : {"", "../", "../../", "../../../"}) {
-    std::string path = std::string(prefix) + "../shared/peers/torch_gpt_peer.py";
-    if (FILE* f = std::fopen(path.c_str(), "r")) {
-      std::fclose(f);
-      command = fmt::format("/usr/bin/python3 {} --threads {} --steps {}{}{} 2>&1", path, g_threads,
-                            c.peer_steps, args, c.bf16 ? " --bf16" : "");
-      break;
-    }
-  }
-  if (command.empty()) {
-    std::fprintf(stderr, "train_bench: ../shared/peers/torch_gpt_peer.py not found from here; no ratios\n");
+  const std::string script = find_from_root("../shared/peers/torch_gpt_peer.py");
+  const std::string wrapper = peer.compiled ? find_from_root("bench/peers/torch_compile_peer.py") : "";
+  if (script.empty() || (peer.compiled && wrapper.empty())) {
+    std::fprintf(stderr,
+                 "train_bench: ../shared/peers/torch_gpt_peer.py%s not found from here; no %s ratios\n",
+                 peer.compiled ? " or bench/peers/torch_compile_peer.py" : "", peer.label.c_str());
     return 0;
   }
+  const std::string command =
+      fmt::format("{} {}{} --threads {} --steps {}{}{} 2>&1", peer.python, peer.compiled ? wrapper + " " : "",
+                  script, g_threads, c.peer_steps, args, c.bf16 ? " --bf16" : "");
   std::smatch match;
   std::string out = lab::bench::run_command(command);
   if (std::regex_search(out, match, std::regex(R"(tokens_per_s=(\d+))"))) return std::stod(match[1]);
-  std::fprintf(stderr, "train_bench: the peer did not run: %s\n", out.c_str());
+  std::fprintf(stderr, "train_bench: %s did not run on %s: %s\n", peer.label.c_str(), c.name, out.c_str());
   return 0;
+}
+
+// Whether Google Benchmark's --benchmark_filter (a regular expression, '-' in front: negated) selects
+// `name`, so that the peers run only for the cases that will run.
+bool selected(const std::string& name, int argc, char** argv) {
+  const std::string flag = "--benchmark_filter=";
+  std::string filter;
+  for (int i = 1; i < argc; ++i)
+    if (std::strncmp(argv[i], flag.c_str(), flag.size()) == 0) filter = argv[i] + flag.size();
+  if (filter.empty() || filter == "all" || filter == ".") return true;
+  const bool negated = filter[0] == '-';
+  return std::regex_search(name, std::regex(negated ? filter.substr(1) : filter)) != negated;
 }
 
 // A model, its optimizer and a batch of random tokens of one case, and its training step.
@@ -144,10 +178,12 @@ void train_step(benchmark::State& state, Case c) {
   const double flops = lab::count_flops(s.config, kSeq).training;  // per token
   state.counters["MFU"] = benchmark::Counter(flops * tokens / (c.bf16 ? g_gemm_peak_bf16 : g_gemm_peak_fp32),
                                              benchmark::Counter::kIsIterationInvariantRate);
-  if (double peer = g_peer_rates[c.name]; peer > 0) {
-    state.counters["peer_tok/s"] = peer;
-    state.counters["x_peer"] =
-        benchmark::Counter(tokens / peer, benchmark::Counter::kIsIterationInvariantRate);
+  for (const Peer& peer : g_peers) {
+    if (double rate = g_peer_rates[c.name][peer.label]; rate > 0) {
+      state.counters[peer.label + "_tok/s"] = rate;
+      state.counters["x_" + peer.label] =
+          benchmark::Counter(tokens / rate, benchmark::Counter::kIsIterationInvariantRate);
+    }
   }
 }
 
@@ -202,21 +238,44 @@ int profile(const std::string& name, const std::string& trace) {
   return 2;
 }
 
-// `--threads N` (default 2) sets LibTorch's threads and the peer's; `--no-peers` skips the peer.
+// `--threads N` (default 2) sets LibTorch's threads and the peers'; `--no-peers` skips the peers;
+// `--peer2 PYTHON` adds the PyTorch 2.x peers, run by that Python (`bash scripts/setup.sh torch2
+// --peers` makes ~/.cache/lab-torch2/venv-2.11.0/bin/python3).
 int main(int argc, char** argv) {
+  std::string peer2;
+  for (int i = 1; i < argc; ++i) {  // --peer2 PYTHON, taken out of argv
+    if (std::strcmp(argv[i], "--peer2") != 0) continue;
+    if (i + 1 == argc) {
+      std::fprintf(stderr, "train_bench: --peer2 needs the python3 of a PyTorch 2.x environment\n");
+      return 2;
+    }
+    peer2 = argv[i + 1];
+    std::copy(argv + i + 2, argv + argc, argv + i);
+    argc -= 2;
+    break;
+  }
   lab::bench::BenchArgs args = lab::bench::take_bench_args(argc, argv);
   if (argc == 4 && std::strcmp(argv[1], "--profile") == 0) {
     torch::set_num_threads(args.threads > 0 ? args.threads : g_threads);
     return profile(argv[2], argv[3]);
   }
   if (args.threads > 0) g_threads = args.threads;
-  g_peers = args.peers;
+  if (args.peers) {
+    g_peers.push_back({"peer", "/usr/bin/python3", false});
+    if (!peer2.empty()) {
+      g_peers.push_back({"peer2", peer2, false});
+      g_peers.push_back({"peer2c", peer2, true});
+    }
+  }
   torch::set_num_threads(g_threads);
   g_gemm_peak_fp32 = gemm_peak(torch::kFloat32);
   g_gemm_peak_bf16 = gemm_peak(torch::kBFloat16);
   benchmark::AddCustomContext("gemm_peak_fp32_GFLOP/s", fmt::format("{:.0f}", g_gemm_peak_fp32 * 1e-9));
   benchmark::AddCustomContext("gemm_peak_bf16_GFLOP/s", fmt::format("{:.0f}", g_gemm_peak_bf16 * 1e-9));
-  for (const Case& c : kCases) g_peer_rates[c.name] = peer_tokens_per_s(c);
+  for (const Case& c : kCases) {
+    if (!selected(c.name, argc, argv)) continue;
+    for (const Peer& peer : g_peers) g_peer_rates[c.name][peer.label] = peer_tokens_per_s(c, peer);
+  }
   for (const Case& c : kCases) {
     benchmark::RegisterBenchmark(c.name, train_step, c)
         ->Unit(benchmark::kMillisecond)

@@ -7,7 +7,9 @@
 #     PRESET   CMake preset to build: release (default), debug, asan, or torch2: LibTorch 2.x with CUDA
 #              from PyPI's torch wheel (pinned, checksummed, unpacked into ~/.cache/lab-torch2; needs the
 #              CUDA toolkit, nvcc on PATH or CUDA_HOME set; builds and tests on a CPU-only machine too)
-#     --peers  also install python3-networkx, which only the benchmarks' Python peers need
+#     --peers  also install python3-networkx, which only the benchmarks' Python peers need; with torch2
+#              also a virtual environment for the PyTorch 2.11 peers (~/.cache/lab-torch2/venv-2.11.0:
+#              the same wheel's Python package and its pure-Python dependencies from PyPI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -105,7 +107,8 @@ wheel_with_sha() {  # the name of the downloaded wheel whose SHA-256 is $1; noth
   done
 }
 fetch_torch2() {
-  [ -f "$torch2_dir/.complete" ] && return
+  # (a cache from before the Python package was unpacked too lacks torch/__init__.py: unpacked again)
+  [ -f "$torch2_dir/.complete" ] && [ -f "$torch2_dir/torch/__init__.py" ] && return
   local wheels="$torch2_wheels_dir" partial="$torch2_dir.partial"
   mkdir -p "$wheels"
   echo "setup.sh: fetching LibTorch 2.11.0 (PyPI's torch wheel, ~730 MB with three nvidia-* wheels) into $wheels"
@@ -127,7 +130,7 @@ fetch_torch2() {
     fi
     if [ "${spec%%==*}" = torch ]; then
       rm -rf "$partial" && mkdir -p "$partial"
-      unzip -q "$wheels/$file" 'torch/include/*' 'torch/lib/*' 'torch/share/*' -d "$partial"
+      unzip -q "$wheels/$file" -d "$partial"  # LibTorch (torch/{include,lib,share}) and the Python package
     else
       unzip -q -o "$wheels/$file" 'nvidia/*' -d "$partial"
     fi
@@ -142,6 +145,20 @@ if [ "$preset" = torch2 ]; then
     exit 1
   fi
   fetch_torch2
+fi
+
+# The PyTorch 2.11 peers (bench/train_bench --peer2): a venv whose site-packages points at the unpacked
+# wheel (a .pth file: no second copy of its 1.1 GB) with torch's pure-Python dependencies from PyPI.
+# Its CUDA libraries resolve as LibTorch's do; on a CPU-only machine torch.cuda is simply unavailable.
+torch2_venv="$HOME/.cache/lab-torch2/venv-2.11.0"  # also in bench/train_bench.cpp's --help
+if [ "$preset" = torch2 ] && [ "$peers" = 1 ] && ! "$torch2_venv/bin/python3" -c "import torch, sympy" 2>/dev/null; then
+  echo "setup.sh: making $torch2_venv (PyTorch 2.11 for the benchmarks' peers)"
+  rm -rf "$torch2_venv"
+  /usr/bin/python3 -m venv "$torch2_venv"
+  echo "$torch2_dir" > "$("$torch2_venv/bin/python3" -c 'import site; print(site.getsitepackages()[0])')/lab-torch2.pth"
+  "$torch2_venv/bin/pip" install -q --no-warn-conflicts filelock 'typing-extensions>=4.10.0' 'setuptools<82' \
+    'sympy>=1.13.3' 'networkx>=2.5.1' jinja2 'fsspec>=0.8.5' numpy
+  "$torch2_venv/bin/python3" -c "import torch; assert torch.__version__.startswith('2.11.0'), torch.__version__"
 fi
 
 if [ ! -f "build/${preset}/build.ninja" ]; then
