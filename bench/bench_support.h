@@ -9,6 +9,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "core/blas_info.h"
 #include "core/malloc_tuning.h"
 
 namespace lab::bench {
@@ -18,9 +19,13 @@ struct BenchArgs {
   bool peers = true;  // --no-peers skips the Python peers
 };
 
-// Takes our flags out of argv so that Google Benchmark sees only its own. Also tunes malloc as the
-// lab binary does (core/malloc_tuning.h), so benchmarks measure what `lab` runs.
+// Takes our flags out of argv so that Google Benchmark sees only its own. Also tunes malloc and picks
+// OpenBLAS's kernels as the lab binary does (core/malloc_tuning.h, core/blas_info.h), so benchmarks
+// measure what `lab` runs; the Python peers inherit the OPENBLAS_CORETYPE that sets.
 inline BenchArgs take_bench_args(int& argc, char** argv) {
+  if (std::string core = fix_openblas_core(); !core.empty())
+    std::fprintf(stderr, "bench: OpenBLAS took this CPU for a Prescott; its %s kernels are used\n",
+                 core.c_str());
   keep_freed_memory();
   BenchArgs args;
   int kept = 1;

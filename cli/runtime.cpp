@@ -19,7 +19,12 @@ int default_thread_count() {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+namespace {
+std::string g_openblas_core_chosen;  // what fix_openblas_core() chose, for `lab --version`
+}  // namespace
+
 void configure_runtime(const GlobalOptions& options) {
+  g_openblas_core_chosen = fix_openblas_core();  // first: before any product runs
   keep_freed_memory();
   torch::set_num_threads(options.threads > 0 ? options.threads : default_thread_count());
   set_kernels(options.kernels);
@@ -41,10 +46,15 @@ std::string version_text() {
       "commit: {}\n"
       "libtorch: {}\n"
       "devices: {}\n"
-      "blas: {}\n"
+      "blas: {}{}\n"
       "threads: {}\n"
       "kernels: {}\n",
       project_version(), git_commit(), TORCH_VERSION, devices, detect_blas().description,
+      g_openblas_core_chosen.empty()
+          ? ""
+          : fmt::format(" (kernels {} chosen by lab: OpenBLAS took this CPU for a Prescott; set "
+                        "OPENBLAS_CORETYPE to choose yourself)",
+                        g_openblas_core_chosen),
       torch::get_num_threads(), to_string(kernels()));
 }
 

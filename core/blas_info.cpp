@@ -1,5 +1,6 @@
 #include "core/blas_info.h"
 
+#include <cstdlib>
 #include <filesystem>
 
 #include <dlfcn.h>
@@ -14,6 +15,37 @@ BlasKind classify_blas_path(const std::string& path) {
   // Debian installs the Netlib reference BLAS as .../blas/libblas.so.3.
   if (path.find("/blas/libblas") != std::string::npos) return BlasKind::reference;
   return BlasKind::other;
+}
+
+std::string openblas_core() {
+  using CorenameFn = char* (*)();
+  auto corename = reinterpret_cast<CorenameFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return corename != nullptr && corename() != nullptr ? std::string(corename()) : std::string();
+}
+
+std::string fix_openblas_core() {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr || detect_blas().kind != BlasKind::openblas) return "";
+  if (openblas_core() != "Prescott") return "";
+  const char* core = nullptr;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl")) {
+    core = "SkylakeX";
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    core = "Haswell";
+  } else {
+    return "";  // an old CPU: Prescott is right
+  }
+  // gotoblas_dynamic_quit() forgets the chosen kernels, gotoblas_dynamic_init() chooses again, reading
+  // OPENBLAS_CORETYPE (OpenBLAS's driver/others/dynamic.c; both exported by DYNAMIC_ARCH builds).
+  using InitFn = void (*)();
+  auto quit = reinterpret_cast<InitFn>(dlsym(RTLD_DEFAULT, "gotoblas_dynamic_quit"));
+  auto init = reinterpret_cast<InitFn>(dlsym(RTLD_DEFAULT, "gotoblas_dynamic_init"));
+  if (quit == nullptr || init == nullptr) return "";
+  setenv("OPENBLAS_CORETYPE", core, 0);
+  quit();
+  init();
+  return openblas_core() == core ? core : "";
 }
 
 BlasInfo detect_blas() {

@@ -1,4 +1,5 @@
 // The `lab` binary's global flags and exit codes, run as a subprocess exactly as a user runs it.
+#include <cstdlib>
 #include <regex>
 
 #include <gtest/gtest.h>
@@ -54,6 +55,23 @@ TEST(Cli, VersionNamesProjectCommitLibtorchBlasAndThreads) {
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nlibtorch: \d+\.\d+\.\d+)"))) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nblas: \S+)"))) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nthreads: [1-9]\d*\n)"))) << r.out;
+}
+
+// OpenBLAS 0.3.21 takes CPUs newer than its tables (this project's Emerald Rapids host) for a Prescott
+// and runs SSE3 kernels, 4-5x slower; lab chooses its AVX-512 or AVX2 kernels then (core/blas_info.h),
+// unless the user set OPENBLAS_CORETYPE.
+TEST(Cli, OpenBlasRunsVectorKernelsOnAVectorCpuUnlessTheUserChose) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) GTEST_SKIP() << "OPENBLAS_CORETYPE is set here";
+  ProcessResult r = run_lab({"--version"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  if (r.out.find("\nblas: OpenBLAS") == std::string::npos) GTEST_SKIP() << "OpenBLAS does not serve lab here";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    EXPECT_EQ(r.out.find("USE_OPENMP Prescott"), std::string::npos) << r.out;
+  }
+  ProcessResult chosen = run_lab({"--version"}, {"OPENBLAS_CORETYPE=Prescott"});
+  ASSERT_EQ(chosen.exit_code, 0) << chosen.err;
+  EXPECT_NE(chosen.out.find("USE_OPENMP Prescott"), std::string::npos) << chosen.out;
+  EXPECT_EQ(chosen.out.find("chosen by lab"), std::string::npos) << chosen.out;
 }
 
 TEST(Cli, ThreadsFlagSetsLibtorchThreads) {
