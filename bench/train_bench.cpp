@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <regex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,7 @@ namespace {
 // threads): hosts differ by up to 2.8x (BENCHMARKS.md), so a constant from another day would not do.
 double g_gemm_peak_fp32 = 0, g_gemm_peak_bf16 = 0;
 int g_threads = 2;
+torch::Device g_device = torch::kCPU;  // --device cuda: the models, batches and GEMM peaks on the GPU
 
 // The Python peers each case is compared with, run before the cases: Debian's PyTorch 1.13 in eager
 // mode (`peer`, /usr/bin/python3), and with `--peer2 PYTHON` a PyTorch 2.x in eager mode (`peer2`) and
@@ -145,9 +147,10 @@ Setup make_setup(const Case& c) {
   }
   torch::manual_seed(0);
   Setup setup{config, lab::Transformer(config), nullptr, {}, {}};
+  setup.model->to(g_device);
   setup.optimizer = std::make_unique<torch::optim::AdamW>(setup.model->parameters(),
                                                           torch::optim::AdamWOptions(1e-3).weight_decay(0.1));
-  torch::Tensor x = torch::randint(0, kVocab, {kBatch, kSeq + 1});
+  torch::Tensor x = torch::randint(0, kVocab, {kBatch, kSeq + 1}).to(g_device);
   setup.inputs = x.slice(1, 0, kSeq);
   setup.targets = x.slice(1, 1);
   return setup;
@@ -156,7 +159,7 @@ Setup make_setup(const Case& c) {
 void step(Setup& s, const Case& c) {
   lab::TransformerOutput out;
   {
-    lab::AutocastGuard autocast(torch::kCPU, torch::kBFloat16, c.bf16);
+    lab::AutocastGuard autocast(g_device.type(), torch::kBFloat16, c.bf16);
     out = s.model->forward(s.inputs);
   }
   torch::Tensor loss =
@@ -166,6 +169,7 @@ void step(Setup& s, const Case& c) {
   s.optimizer->zero_grad();
   loss.backward();
   s.optimizer->step();
+  if (g_device.is_cuda()) torch::cuda::synchronize();  // the step's time, not its launch's
 }
 
 void train_step(benchmark::State& state, Case c) {
@@ -187,15 +191,18 @@ void train_step(benchmark::State& state, Case c) {
   }
 }
 
-// FLOP/s of the best of 20 1024^3 products, after a warm-up (oneDNN builds its bf16 kernels then).
+// FLOP/s of the best of 20 n^3 products, after a warm-up (oneDNN builds its bf16 kernels then):
+// 1024^3 on the CPU, 8192^3 on a GPU.
 double gemm_peak(torch::Dtype dtype) {
-  const std::int64_t n = 1024;
-  torch::Tensor a = torch::randn({n, n}).to(dtype), b = torch::randn({n, n}).to(dtype);  // [n, n]
+  const std::int64_t n = g_device.is_cuda() ? 8192 : 1024;
+  torch::Tensor a = torch::randn({n, n}).to(g_device, dtype), b = torch::randn({n, n}).to(g_device, dtype);
   torch::Tensor c = torch::mm(a, b);
   double best = std::numeric_limits<double>::infinity();
   for (int i = 0; i < 20; ++i) {
+    if (g_device.is_cuda()) torch::cuda::synchronize();
     const auto start = std::chrono::steady_clock::now();
     c = torch::mm(a, b);
+    if (g_device.is_cuda()) torch::cuda::synchronize();
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   return 2.0 * n * n * n / best;
@@ -216,6 +223,19 @@ const Case kCases[] = {
     {"small_d128_fp32", 0, 0, 0, false, 20, small(128)},
     {"small_phonebook_d64_fp32", 0, 0, 0, false, 40, small(64, 2, 25)},
     {"small_moe_d32_8e_top2_fp32", 8, 2, 32, false, 10, small(32)},
+};
+
+// With --device cuda: shapes a GPU is for (the mop-* presets' scale), bf16, no peer. Batch 32 x 512
+// tokens, 8 layers, 8 heads, vocabulary 512; MoE FFNs FLOP-matched to the dense one at G = 1 (8
+// experts of width d, top-1), fine-grained G = 8 (64 experts of width d / 8, top-8) and Mixtral-like
+// top-2 over 8.
+constexpr Shape gpu(std::int64_t d) { return Shape{512, 512, 32, d, 8, 8, d}; }
+const Case kGpuCases[] = {
+    {"gpu_d1024_dense_bf16", 0, 0, 0, true, 0, gpu(1024)},
+    {"gpu_d1024_moe_8e_top1_bf16", 8, 1, 1024, true, 0, gpu(1024)},
+    {"gpu_d1024_moe_8e_top2_bf16", 8, 2, 1024, true, 0, gpu(1024)},
+    {"gpu_d1024_moe_64e_top8_w128_bf16", 64, 8, 128, true, 0, gpu(1024)},
+    {"gpu_d1024_moe_64e_top8_w128_fp32", 64, 8, 128, false, 0, gpu(1024)},
 };
 
 }  // namespace
@@ -240,19 +260,36 @@ int profile(const std::string& name, const std::string& trace) {
 
 // `--threads N` (default 2) sets LibTorch's threads and the peers'; `--no-peers` skips the peers;
 // `--peer2 PYTHON` adds the PyTorch 2.x peers, run by that Python (`bash scripts/setup.sh torch2
-// --peers` makes ~/.cache/lab-torch2/venv-2.11.0/bin/python3).
+// --peers` makes ~/.cache/lab-torch2/venv-2.11.0/bin/python3); `--device cuda` runs the GPU cases
+// (kGpuCases) on CUDA device 0 instead, without peers.
 int main(int argc, char** argv) {
-  std::string peer2;
-  for (int i = 1; i < argc; ++i) {  // --peer2 PYTHON, taken out of argv
-    if (std::strcmp(argv[i], "--peer2") != 0) continue;
+  std::string peer2, device = "cpu";
+  for (int i = 1; i < argc;) {  // --peer2 PYTHON and --device cpu|cuda, taken out of argv
+    const bool is_peer2 = std::strcmp(argv[i], "--peer2") == 0,
+               is_device = std::strcmp(argv[i], "--device") == 0;
+    if (!is_peer2 && !is_device) {
+      ++i;
+      continue;
+    }
     if (i + 1 == argc) {
-      std::fprintf(stderr, "train_bench: --peer2 needs the python3 of a PyTorch 2.x environment\n");
+      std::fprintf(stderr, "train_bench: %s needs a value\n", argv[i]);
       return 2;
     }
-    peer2 = argv[i + 1];
+    (is_peer2 ? peer2 : device) = argv[i + 1];
     std::copy(argv + i + 2, argv + argc, argv + i);
     argc -= 2;
-    break;
+  }
+  if (device != "cpu" && device != "cuda") {
+    std::fprintf(stderr, "train_bench: --device must be cpu or cuda, got '%s'\n", device.c_str());
+    return 2;
+  }
+  if (device == "cuda") {
+    if (!torch::cuda::is_available()) {
+      std::fprintf(stderr, "train_bench: --device cuda: no CUDA device (or a LibTorch without CUDA)\n");
+      return 2;
+    }
+    g_device = torch::Device(torch::kCUDA, 0);
+    peer2.clear();  // the peers are CPU programs
   }
   lab::bench::BenchArgs args = lab::bench::take_bench_args(argc, argv);
   if (argc == 4 && std::strcmp(argv[1], "--profile") == 0) {
@@ -260,7 +297,7 @@ int main(int argc, char** argv) {
     return profile(argv[2], argv[3]);
   }
   if (args.threads > 0) g_threads = args.threads;
-  if (args.peers) {
+  if (args.peers && !g_device.is_cuda()) {
     g_peers.push_back({"peer", "/usr/bin/python3", false});
     if (!peer2.empty()) {
       g_peers.push_back({"peer2", peer2, false});
@@ -272,11 +309,12 @@ int main(int argc, char** argv) {
   g_gemm_peak_bf16 = gemm_peak(torch::kBFloat16);
   benchmark::AddCustomContext("gemm_peak_fp32_GFLOP/s", fmt::format("{:.0f}", g_gemm_peak_fp32 * 1e-9));
   benchmark::AddCustomContext("gemm_peak_bf16_GFLOP/s", fmt::format("{:.0f}", g_gemm_peak_bf16 * 1e-9));
-  for (const Case& c : kCases) {
+  const auto cases = g_device.is_cuda() ? std::span<const Case>(kGpuCases) : std::span<const Case>(kCases);
+  for (const Case& c : cases) {
     if (!selected(c.name, argc, argv)) continue;
     for (const Peer& peer : g_peers) g_peer_rates[c.name][peer.label] = peer_tokens_per_s(c, peer);
   }
-  for (const Case& c : kCases) {
+  for (const Case& c : cases) {
     benchmark::RegisterBenchmark(c.name, train_step, c)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime()

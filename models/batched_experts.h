@@ -9,9 +9,12 @@
 //   pre = bmm(block, w1) [E, C, W] (and up = bmm(block, w3) for SwiGLU); h = act(pre, up) times the
 //   routing weight; out = bmm(h, w2) [E, C, D]; rows gathered back and summed into their tokens.
 //
-// Padding costs E * C - R rows of wasted products (none when the load is even). The arithmetic is the
-// same as grouped_experts' up to the order of sums; MoeLayer uses it for non-CPU tensors, and the tests
-// compare the two on the CPU.
+// Padding costs E * C - R rows of wasted products (none when the load is even). Where at::_grouped_mm
+// has a fast kernel (LibTorch 2.11+, bf16 on sm_90+) the products run unpadded on the rows as they are
+// grouped (grouped_mm_experts). The tokens' sums are deterministic (models/combine_rows.h). The
+// arithmetic is the same as grouped_experts' up to the order of sums; MoeLayer uses it for non-CPU
+// tensors, and the tests compare the paths on the CPU. `--kernels reference` keeps the padded
+// products and index_add.
 
 #include <torch/torch.h>
 
@@ -26,5 +29,14 @@ torch::Tensor batched_experts(const torch::Tensor& x, const torch::Tensor& w1, c
                               const torch::Tensor& w3, const torch::Tensor& weight_of_row,
                               const torch::Tensor& token_of_row, const torch::Tensor& rows_per_expert,
                               ActivationKind activation);
+
+// The same with one at::_grouped_mm per projection over the rows grouped by expert (no padding, no
+// host read); the arguments as batched_experts'. Runs wherever LibTorch has the operator (2.11+: CPU
+// and CUDA); throws in builds without it.
+torch::Tensor grouped_mm_experts(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& w2,
+                                 const torch::Tensor& w3, const torch::Tensor& weight_of_row,
+                                 const torch::Tensor& token_of_row, const torch::Tensor& rows_per_expert,
+                                 ActivationKind activation);
+bool grouped_mm_available();
 
 }  // namespace lab

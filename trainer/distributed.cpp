@@ -180,6 +180,11 @@ Distributed::Distributed(const DistributedEnv& env, torch::Device device) : env_
       options->timeout = env.timeout;
       group_->backend =
           c10::make_intrusive<c10d::ProcessGroupNCCL>(group_->store, env.rank, env.world_size, options);
+#if TORCH_VERSION_MAJOR >= 2
+      // 2.x: the communicator is bound to this worker's GPU (LOCAL_RANK's) when it is made, not guessed
+      // from the global rank at the first collective.
+      group_->backend->setBoundDeviceId(device);
+#endif
 #else
       fail("--device cuda with WORLD_SIZE={} needs a LibTorch built with NCCL; this one has none",
            env.world_size);
@@ -211,7 +216,18 @@ Distributed::Distributed(const DistributedEnv& env, torch::Device device) : env_
   }
 }
 
-Distributed::~Distributed() = default;
+Distributed::~Distributed() {
+#if TORCH_VERSION_MAJOR >= 2
+  // 2.x NCCL wants its communicators shut down before the process group goes (it warns otherwise);
+  // Gloo's shutdown does nothing.
+  if (group_ && group_->backend) {
+    try {
+      group_->backend->shutdown();
+    } catch (const std::exception&) {  // a peer already gone: nothing left to close cleanly
+    }
+  }
+#endif
+}
 
 namespace {
 
@@ -331,7 +347,9 @@ std::vector<std::int64_t> Distributed::max(std::vector<std::int64_t> values) {
 
 void Distributed::barrier() {
   if (!group_) return;
-  std::vector<c10::intrusive_ptr<c10d::Work>> works = {group_->backend->barrier()};
+  c10d::BarrierOptions options;
+  if (device_.is_cuda()) options.device_ids = {device_.index()};  // NCCL: this worker's GPU, not a guess
+  std::vector<c10::intrusive_ptr<c10d::Work>> works = {group_->backend->barrier(options)};
   wait_all(works, env_.rank, "the final barrier");
 }
 

@@ -128,7 +128,7 @@ RunConfigs resolve_configs(const TrainConfig& flags, const ModelConfig& model) {
 }
 
 // Checks what can be checked before the workers meet; returns this worker's device: LOCAL_RANK's CUDA
-// device (one per worker of a machine) or the CPU.
+// device (one per worker of a machine; the only one, when it sees one) or the CPU.
 torch::Device check_workers(const RunConfigs& run, const DistributedEnv& env) {
   if (run.resumed_on && run.resumed_on->workers != env.world_size && env.rank == 0) {
     std::cerr << fmt::format(
@@ -140,6 +140,14 @@ torch::Device check_workers(const RunConfigs& run, const DistributedEnv& env) {
   if (run.train.device != "cuda") return torch::Device(torch::kCPU);
   if (!torch::cuda::is_available()) {
     fail("--device cuda: this LibTorch build has no CUDA device available; use --device cpu");
+  }
+  // A worker that sees one GPU (Slurm's --gpus-per-task 1, CUDA_VISIBLE_DEVICES) takes it, whatever its
+  // LOCAL_RANK; otherwise LOCAL_RANK's.
+  const auto gpus = static_cast<int>(torch::cuda::device_count());
+  if (gpus == 1) return torch::Device(torch::kCUDA, 0);
+  if (env.local_rank >= gpus) {
+    fail("--device cuda: LOCAL_RANK={} but this worker sees {} CUDA devices: start at most one worker per GPU",
+         env.local_rank, gpus);
   }
   return torch::Device(torch::kCUDA, env.local_rank);
 }

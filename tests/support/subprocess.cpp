@@ -111,7 +111,9 @@ ProcessResult run_process(const std::string& program, const std::vector<std::str
 }
 
 ProcessResult run_lab(const std::vector<std::string>& args, const std::vector<std::string>& env) {
-  return run_process(LAB_BINARY, args, env);
+  // LAB_TEST_BINARY: the `lab` of a build carried to another machine (scripts/gpu_check.sh).
+  const char* binary = std::getenv("LAB_TEST_BINARY");
+  return run_process(binary != nullptr && *binary != '\0' ? binary : LAB_BINARY, args, env);
 }
 
 }  // namespace lab::test
