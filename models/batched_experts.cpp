@@ -19,14 +19,16 @@
 namespace lab {
 namespace {
 
-// Whether at::_grouped_mm runs its fast kernel here: bf16 on Hopper or later (sm_90+), rows whose
-// strides are multiples of 16 bytes. Elsewhere it falls back to a loop over experts that copies the
-// offsets to the host (a synchronisation per call), which the padded products avoid.
+// Whether at::_grouped_mm runs its fast kernel here: bf16 on Hopper or Blackwell datacenter GPUs
+// (sm_90, sm_100; LibTorch 2.11's list), rows whose strides are multiples of 16 bytes. Elsewhere it
+// falls back to a loop over experts that copies the offsets to the host (a synchronisation per call),
+// which the padded products avoid.
 bool grouped_mm_is_fast([[maybe_unused]] const torch::Tensor& x, [[maybe_unused]] const torch::Tensor& w1) {
 #if defined(LAB_HAS_GROUPED_MM) && defined(LAB_CUDA_KERNELS)
   if (!x.is_cuda() || x.scalar_type() != torch::kBFloat16 || x.size(1) % 8 != 0 || w1.size(2) % 8 != 0)
     return false;
-  return at::cuda::getDeviceProperties(x.device().index())->major >= 9;
+  const int major = at::cuda::getDeviceProperties(x.device().index())->major;
+  return major == 9 || major == 10;
 #else
   return false;
 #endif

@@ -1,5 +1,8 @@
 #include "models/combine_rows.h"
 
+#include <algorithm>
+#include <initializer_list>
+
 #include "models/cuda/combine_rows.h"
 #include "models/kernels.h"
 
@@ -34,7 +37,10 @@ void combine_on_device(const torch::Tensor& rows, const torch::Tensor& perm, con
   const char* failed = cuda::launch_combine_rows(
       rows.data_ptr<float>(), perm.data_ptr<std::int64_t>(), offsets.data_ptr<std::int64_t>(), tokens, width,
       y.data_ptr<float>(), c10::cuda::getCurrentCUDAStream().stream());
-  TORCH_CHECK(failed == nullptr, "combine_rows: the CUDA kernel did not launch: ", failed);
+  TORCH_CHECK(failed == nullptr, "combine_rows: lab's CUDA kernel did not launch on ", rows.device(), ": ",
+              failed,
+              " (built for TORCH_CUDA_ARCH_LIST 8.0;9.0 by the torch2 preset: rebuild with this GPU's "
+              "architecture in TORCH_CUDA_ARCH_LIST, or run with --kernels reference)");
 #else
   TORCH_CHECK(false, "combine_rows: this build has no CUDA kernels");
 #endif
@@ -45,10 +51,12 @@ struct CombineRows : torch::autograd::Function<CombineRows> {
                                const torch::Tensor& token_of_row, std::int64_t tokens) {
     ctx->save_for_backward({token_of_row});
     const torch::Tensor data = rows.contiguous();
-    // The rows ordered by token (stable: a token's rows keep their order), and where each token's start.
-    const torch::Tensor perm = std::get<1>(torch::sort(token_of_row, /*stable=*/true, /*dim=*/0, false));
-    torch::Tensor offsets = torch::zeros({tokens + 1}, token_of_row.options());
-    offsets.slice(0, 1).copy_(torch::bincount(token_of_row, {}, tokens).cumsum(0));
+    // The rows ordered by token (stable: a token's rows keep their order), and where each token's rows
+    // start: the first sorted position of a key >= t (searchsorted; bincount would read the keys' range
+    // back to the host).
+    auto [sorted, perm] = torch::sort(token_of_row, /*stable=*/true, /*dim=*/0, /*descending=*/false);
+    const torch::Tensor offsets =
+        torch::searchsorted(sorted, torch::arange(tokens + 1, token_of_row.options()));
     torch::Tensor y = torch::empty({tokens, data.size(1)}, data.options());
     combine_on_device(data, perm.contiguous(), offsets, y);
     return y;
@@ -68,15 +76,20 @@ struct GatherRows : torch::autograd::Function<GatherRows> {
     return x.index_select(0, token_of_row);
   }
 
+  // 16-bit gradients are summed in fp32 (one rounding per token, not one per row) and cast back.
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     const torch::Tensor token_of_row = ctx->get_saved_variables()[0];
-    return {combine_rows(grads[0], token_of_row, ctx->saved_data["tokens"].toInt()), torch::Tensor()};
+    const torch::Tensor grad = grads[0];
+    return {combine_rows(grad.to(torch::kFloat32), token_of_row, ctx->saved_data["tokens"].toInt())
+                .to(grad.dtype()),
+            torch::Tensor()};
   }
 };
 
-// Whether combine_rows takes lab's deterministic combine for these rows.
-bool deterministic_combine(const torch::Tensor& rows) {
-  return kernels() == Kernels::fused && rows.scalar_type() == torch::kFloat32 &&
+// Whether lab's deterministic combine serves `rows` (of `dtypes`) on their device.
+bool deterministic_combine(const torch::Tensor& rows, std::initializer_list<torch::Dtype> dtypes) {
+  return kernels() == Kernels::fused &&
+         std::find(dtypes.begin(), dtypes.end(), rows.scalar_type()) != dtypes.end() &&
          (rows.is_cpu() || (rows.is_cuda() && cuda_kernels_built()));
 }
 
@@ -97,13 +110,15 @@ torch::Tensor combine_rows_reference(const torch::Tensor& rows, const torch::Ten
 
 torch::Tensor combine_rows(const torch::Tensor& rows, const torch::Tensor& token_of_row,
                            std::int64_t tokens) {
-  if (!deterministic_combine(rows)) return combine_rows_reference(rows, token_of_row, tokens);
+  if (!deterministic_combine(rows, {torch::kFloat32}))
+    return combine_rows_reference(rows, token_of_row, tokens);
   return CombineRows::apply(rows, token_of_row.to(torch::kInt64), tokens);
 }
 
 torch::Tensor gather_rows(const torch::Tensor& x, const torch::Tensor& token_of_row) {
-  // The gradient arrives in x's dtype: fp32 (or bf16, whose combine is index_add either way).
-  if (!deterministic_combine(x) || !x.requires_grad()) return x.index_select(0, token_of_row);
+  // The gradient arrives in x's dtype; a 16-bit one is combined in fp32.
+  const bool combined = deterministic_combine(x, {torch::kFloat32, torch::kBFloat16, torch::kFloat16});
+  if (!combined || !x.requires_grad()) return x.index_select(0, token_of_row);
   return GatherRows::apply(x, token_of_row.to(torch::kInt64));
 }
 

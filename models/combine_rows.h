@@ -21,7 +21,8 @@ torch::Tensor combine_rows_reference(const torch::Tensor& rows, const torch::Ten
 
 // Its mirror for the dispatch: rows [R, D] = x[token_of_row[r]] (index_select), whose gradient is the
 // deterministic combine of the rows' gradients (index_select's own backward is an index_add with
-// atomics on CUDA). Under `--kernels reference`, index_select.
+// atomics on CUDA); a bf16 or fp16 gradient is combined in fp32 and cast back. Under `--kernels
+// reference`, index_select.
 torch::Tensor gather_rows(const torch::Tensor& x, const torch::Tensor& token_of_row);
 
 // Whether this build has lab's CUDA kernels (a CUDA-enabled LibTorch and nvcc: the torch2 preset).

@@ -88,7 +88,7 @@ torch::Tensor sum_of(const std::vector<torch::Tensor>& accumulators, torch::IntA
 // The rows of x ([N, D], contiguous) at `index` ([n] int64 of rows of x): [n, D]. On CPU one memcpy
 // per row; index_select runs a TensorIterator copy per row, which for rows of 1 KiB costs more than
 // the copy (three gathers of R rows per layer step: 98k rows at G = 8).
-torch::Tensor gather_rows(const torch::Tensor& x, const torch::Tensor& index) {
+torch::Tensor gather_block_rows(const torch::Tensor& x, const torch::Tensor& index) {
   if (!x.is_cpu()) return x.index_select(0, index);
   const std::int64_t n = index.size(0);
   torch::Tensor out = torch::empty({n, x.size(1)}, x.options());
@@ -146,7 +146,7 @@ struct GroupedExperts : torch::autograd::Function<GroupedExperts> {
     torch::Tensor up = swiglu ? torch::empty({r, w}, x.options()) : torch::Tensor();  // [R, W]
     for_each_expert(offsets, nullptr, {}, {},
                     [&](std::int64_t e, std::int64_t first, std::int64_t n, torch::Tensor*) {
-                      torch::Tensor xs = gather_rows(x, token_of_row.narrow(0, first, n));  // [n, D]
+                      torch::Tensor xs = gather_block_rows(x, token_of_row.narrow(0, first, n));  // [n, D]
                       torch::Tensor pre_e = pre.narrow(0, first, n);
                       torch::mm_out(pre_e, xs, w1[e]);
                       if (swiglu) {
@@ -193,14 +193,14 @@ struct GroupedExperts : torch::autograd::Function<GroupedExperts> {
     // w2[e]^T.
     torch::Tensor grad_w2 = expert_gradient_like(w2, offsets);  // [E, W, D]
     torch::Tensor grad_hw = torch::empty_like(hw);              // [R, W]
-    for_each_expert(offsets, nullptr, {}, {},
-                    [&](std::int64_t e, std::int64_t first, std::int64_t n, torch::Tensor*) {
-                      torch::Tensor g = gather_rows(grad_y, token_of_row.narrow(0, first, n));  // [n, D]
-                      torch::Tensor grad_w2_e = grad_w2[e];
-                      torch::mm_out(grad_w2_e, hw.narrow(0, first, n).t(), g);
-                      torch::Tensor grad_hw_e = grad_hw.narrow(0, first, n);
-                      torch::mm_out(grad_hw_e, g, w2[e].t());
-                    });
+    for_each_expert(
+        offsets, nullptr, {}, {}, [&](std::int64_t e, std::int64_t first, std::int64_t n, torch::Tensor*) {
+          torch::Tensor g = gather_block_rows(grad_y, token_of_row.narrow(0, first, n));  // [n, D]
+          torch::Tensor grad_w2_e = grad_w2[e];
+          torch::mm_out(grad_w2_e, hw.narrow(0, first, n).t(), g);
+          torch::Tensor grad_hw_e = grad_hw.narrow(0, first, n);
+          torch::mm_out(grad_hw_e, g, w2[e].t());
+        });
     // 2. All rows at once: the routing weights' gradient and the activation's backward.
     torch::Tensor grad_weight = (grad_hw * h).sum(1);             // [R]
     torch::Tensor grad_h = grad_hw * weight_of_row.unsqueeze(1);  // [R, W]
@@ -221,7 +221,7 @@ struct GroupedExperts : torch::autograd::Function<GroupedExperts> {
     for_each_expert(offsets, &partial, x.sizes(), acc,
                     [&](std::int64_t e, std::int64_t first, std::int64_t n, torch::Tensor* grad_x) {
                       const torch::Tensor tokens = token_of_row.narrow(0, first, n);
-                      torch::Tensor xs = gather_rows(x, tokens);  // [n, D]
+                      torch::Tensor xs = gather_block_rows(x, tokens);  // [n, D]
                       torch::Tensor gp = grad_pre.narrow(0, first, n);
                       torch::Tensor grad_w1_e = grad_w1[e];
                       torch::mm_out(grad_w1_e, xs.t(), gp);

@@ -2,7 +2,7 @@
 # The lab's CUDA checks in one go, for a machine with an NVIDIA GPU; prints one summary (under 10 min).
 #
 #   bash scripts/gpu_check.sh [--build DIR] [--out DIR]    on the GPU machine
-#   bash scripts/gpu_check.sh --pack [DIR]                 here: a build to carry there (see below)
+#   bash scripts/gpu_check.sh --pack [DIR] [--build DIR]   here: a build to carry there (see below)
 #
 # What it runs, each step timed, a failure not stopping the rest:
 #   1. the GPU (nvidia-smi) and `lab --version` (must list a CUDA device)
@@ -13,8 +13,9 @@
 #   5. bench/moe_bench and bench/train_bench with --device cuda (bf16 MoE against dense; whole steps)
 #
 # The build: DIR (default build/torch2), made by `bash scripts/setup.sh torch2` on that machine, or
-# carried to it: `--pack` copies build/torch2's programs and the shared libraries they need that are
-# neither LibTorch, CUDA nor the C library into .gpu-carry/ (git ignores it). There, LibTorch 2.11 is
+# carried to it: `--pack` copies the build's programs and the shared libraries they need that are
+# neither LibTorch, CUDA nor the C and C++ runtimes into .gpu-carry/ (git ignores it; the GPU
+# machine's libstdc++ must be as new as this one's, Debian 12's GCC 12). There, LibTorch 2.11 is
 # the torch2 cache's if present, else the torch package of python3 (it must be 2.11.0: the ABI the
 # build was compiled against), found through LD_LIBRARY_PATH.
 #
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    --pack) pack=${2:-.gpu-carry}; break ;;
+    --pack) pack=.gpu-carry; if [ $# -gt 1 ] && [[ "$2" != --* ]]; then pack=$2; shift; fi; shift ;;
     -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu_check.sh: unknown argument '$1' (expected --build DIR, --out DIR or --pack [DIR])" >&2; exit 2 ;;
   esac
@@ -39,13 +40,13 @@ programs=(lab tests/models_tests tests/trainer_tests bench/moe_bench bench/train
 
 if [ -n "$pack" ]; then
   for p in "${programs[@]}"; do
-    [ -x "build/torch2/$p" ] || { echo "gpu_check.sh: build/torch2/$p is missing: bash scripts/setup.sh torch2 first" >&2; exit 2; }
+    [ -x "$build/$p" ] || { echo "gpu_check.sh: $build/$p is missing: bash scripts/setup.sh torch2 first" >&2; exit 2; }
   done
   rm -rf "$pack" && mkdir -p "$pack/lib"
   for p in "${programs[@]}"; do
-    mkdir -p "$pack/$(dirname "$p")" && cp "build/torch2/$p" "$pack/$p" && strip --strip-debug "$pack/$p"
+    mkdir -p "$pack/$(dirname "$p")" && cp "$build/$p" "$pack/$p" && strip --strip-debug "$pack/$p"
     # Shared libraries from the system (fmt, sqlite, gtest, benchmark, gomp...), not LibTorch's or CUDA's.
-    ldd "build/torch2/$p" | awk '/=> \// {print $3}' | grep -v -E '/torch/lib/|/nvidia/|/cuda|lib(c|m|dl|rt|pthread|gcc_s|stdc\+\+)\.so' |
+    ldd "$build/$p" | awk '/=> \// {print $3}' | grep -v -E '/torch/lib/|/nvidia/|/cuda|lib(c|m|dl|rt|pthread|util|resolv|anl|gcc_s|stdc\+\+)\.so' |
       while read -r lib; do cp -n "$lib" "$pack/lib/"; done
   done
   echo "gpu_check.sh: packed $(du -sh "$pack" | cut -f1) into $pack; on the GPU machine: bash scripts/gpu_check.sh --build $pack"
@@ -68,8 +69,10 @@ if [ ! -d "$torch_lib" ]; then
   # The nvidia-* packages beside torch hold cuDNN, NCCL, cuBLAS... (torch/lib's RUNPATH finds them too).
   for d in "$(dirname "$torch_lib")"/../nvidia/*/lib; do [ -d "$d" ] && torch_lib="$torch_lib:$d"; done
 fi
-export LD_LIBRARY_PATH="$(pwd)/$build/lib:$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export LAB_TEST_BINARY="$(pwd)/$build/lab"  # the tests' `lab`, wherever this copy of the tree is
+[ -d "$build" ] || { echo "gpu_check.sh: no build at $build (bash scripts/setup.sh torch2, or --pack one here)" >&2; exit 2; }
+build=$(cd "$build" && pwd)
+export LD_LIBRARY_PATH="$build/lib:$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export LAB_TEST_BINARY="$build/lab"  # the tests' `lab`, wherever this copy of the tree is
 lab="$build/lab"
 
 summary=()
@@ -107,7 +110,7 @@ grep -E 'SKIPPED \[|FAILED  \]' "$out/model-tests.log" "$out/trainer-tests.log" 
 [ -f "$out/smoke/results.csv" ] && echo "smoke: $(($(wc -l < "$out/smoke/results.csv") - 1)) runs in results.csv"
 for b in moe-bench train-bench; do
   echo "$b:"
-  grep -E '^(bf16|fp32|dense|gpu_)' "$out/$b.log" | sed 's/^/  /'
+  grep -E '^(moe_ffn|dense_ffn|gpu_)' "$out/$b.log" | sed 's/^/  /'
 done
 echo "logs: $out"
 for line in "${summary[@]}"; do [[ "$line" == *FAILED* ]] && exit 1; done

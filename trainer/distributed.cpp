@@ -218,12 +218,17 @@ Distributed::Distributed(const DistributedEnv& env, torch::Device device) : env_
 
 Distributed::~Distributed() {
 #if TORCH_VERSION_MAJOR >= 2
-  // 2.x NCCL wants its communicators shut down before the process group goes (it warns otherwise);
-  // Gloo's shutdown does nothing.
+  // 2.x NCCL wants its communicators shut down before the process group goes (it warns otherwise):
+  // gracefully after the final barrier, which waits for pending work; aborted after a failure, where
+  // waiting for a peer that is gone would hang. Gloo's shutdown and abort do nothing.
   if (group_ && group_->backend) {
     try {
-      group_->backend->shutdown();
-    } catch (const std::exception&) {  // a peer already gone: nothing left to close cleanly
+      if (finished_cleanly_) {
+        group_->backend->shutdown();
+      } else {
+        group_->backend->abort();
+      }
+    } catch (const std::exception&) {  // nothing left to close cleanly
     }
   }
 #endif
@@ -351,6 +356,7 @@ void Distributed::barrier() {
   if (device_.is_cuda()) options.device_ids = {device_.index()};  // NCCL: this worker's GPU, not a guess
   std::vector<c10::intrusive_ptr<c10d::Work>> works = {group_->backend->barrier(options)};
   wait_all(works, env_.rank, "the final barrier");
+  finished_cleanly_ = true;
 }
 
 }  // namespace lab

@@ -79,6 +79,7 @@ class Distributed {
   DistributedEnv env_;
   torch::Device device_;
   std::unique_ptr<Group> group_;
+  bool finished_cleanly_ = false;  // the final barrier passed: the backend may shut down gracefully
 };
 
 }  // namespace lab

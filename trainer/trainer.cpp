@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <limits>
 
@@ -141,13 +142,18 @@ torch::Device check_workers(const RunConfigs& run, const DistributedEnv& env) {
   if (!torch::cuda::is_available()) {
     fail("--device cuda: this LibTorch build has no CUDA device available; use --device cpu");
   }
-  // A worker that sees one GPU (Slurm's --gpus-per-task 1, CUDA_VISIBLE_DEVICES) takes it, whatever its
-  // LOCAL_RANK; otherwise LOCAL_RANK's.
+  // A worker that sees one GPU takes it whatever its LOCAL_RANK when the launcher gave each worker its
+  // own (Slurm's --gpus-per-task 1 sets CUDA_VISIBLE_DEVICES per task); otherwise LOCAL_RANK's GPU.
   const auto gpus = static_cast<int>(torch::cuda::device_count());
-  if (gpus == 1) return torch::Device(torch::kCUDA, 0);
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  if (gpus == 1 && (env.local_rank == 0 || (visible != nullptr && *visible != '\0')))
+    return torch::Device(torch::kCUDA, 0);
   if (env.local_rank >= gpus) {
-    fail("--device cuda: LOCAL_RANK={} but this worker sees {} CUDA devices: start at most one worker per GPU",
-         env.local_rank, gpus);
+    fail(
+        "--device cuda: LOCAL_RANK={} but this worker sees {} CUDA device{}: start at most one worker per "
+        "GPU "
+        "(or give each its own through CUDA_VISIBLE_DEVICES)",
+        env.local_rank, gpus, gpus == 1 ? "" : "s");
   }
   return torch::Device(torch::kCUDA, env.local_rank);
 }

@@ -30,11 +30,13 @@ TEST(CombineRows, SumsEachTokensRowsInRowOrder) {
     const torch::Tensor data =
         torch::randn({rows, width}) * torch::pow(10.0, torch::randint(-3, 4, {rows, 1}));
     const torch::Tensor token_of_row = torch::randint(0, tokens - 2, {rows});  // the last 2 tokens get none
+    const int threads_before = at::get_num_threads();
     for (const int threads : {1, 2}) {
       at::set_num_threads(threads);
       const torch::Tensor y = combine_rows(data, token_of_row, tokens);
       EXPECT_TRUE(torch::equal(y, loop_sum(data, token_of_row, tokens))) << threads << " threads";
     }
+    at::set_num_threads(threads_before);
     EXPECT_TRUE(torch::allclose(combine_rows(data, token_of_row, tokens),
                                 combine_rows_reference(data, token_of_row, tokens), 1e-5, 1e-4));
   }
@@ -62,6 +64,18 @@ TEST(CombineRows, GatherRowsGradientIsTheCombine) {
       torch::randn({rows, width}) * torch::pow(10.0, torch::randint(-3, 4, {rows, 1}));
   const torch::Tensor grad = torch::autograd::grad({(gathered * upstream).sum()}, {x})[0];
   EXPECT_TRUE(torch::equal(grad, loop_sum(upstream, token_of_row, tokens)));
+}
+
+TEST(CombineRows, A16BitGatherGradientIsCombinedInFp32) {
+  torch::manual_seed(6);
+  const std::int64_t rows = 60, tokens = 7, width = 4;
+  const torch::Tensor x = torch::randn({tokens, width}).to(torch::kBFloat16).requires_grad_();
+  const torch::Tensor token_of_row = torch::randint(0, tokens, {rows});
+  const torch::Tensor upstream = torch::randn({rows, width}).to(torch::kBFloat16);
+  const torch::Tensor grad = torch::autograd::grad({(gather_rows(x, token_of_row) * upstream).sum()}, {x})[0];
+  EXPECT_EQ(grad.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(
+      torch::equal(grad, loop_sum(upstream.to(torch::kFloat32), token_of_row, tokens).to(torch::kBFloat16)));
 }
 
 TEST(CombineRows, OtherDtypesAndTheReferenceKernelsTakeIndexAdd) {

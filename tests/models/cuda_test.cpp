@@ -1,12 +1,14 @@
 // The MoE layer on a CUDA device against the same layer on the CPU (outputs and every gradient within
 // 1e-4, fp32), lab's combine kernel against its CPU twin (equal bit for bit: both add each token's
-// rows in the same order), the layer's forward and backward bit-identical across runs, and
-// at::_grouped_mm against the padded products in bf16. Skipped, saying why, without a CUDA device;
+// rows in the same order), the layer's forward and backward bit-identical across runs (fp32 and bf16),
+// and at::_grouped_mm against the padded products in bf16 (outputs and gradients within 2e-2, an idle
+// expert's weight gradients zero). Skipped, saying why, without a CUDA device;
 // scripts/gpu_check.sh runs them on one.
 #include <gtest/gtest.h>
 
 #include <torch/version.h>
 
+#include "models/autocast.h"
 #include "models/batched_experts.h"
 #include "models/combine_rows.h"
 #include "models/kernels.h"
@@ -27,7 +29,7 @@ ModelConfig moe(RouterKind router, ActivationKind activation) {
   c.heads = 2;
   c.ffn = FfnKind::moe;
   c.experts = 8;
-  c.top_k = 2;
+  c.top_k = 3;  // three rows per token: a sum whose order could change its bits (two could not)
   c.expert_width = 24;
   c.router = router;
   c.activation = activation;
@@ -72,15 +74,23 @@ TEST(Cuda, MoeLayerMatchesTheCpuLayer) {
   }
 }
 
+// fp32 and bf16 autocast (where the dispatch's gradient is combined in fp32), three rows per token.
 TEST(Cuda, MoeLayerIsBitIdenticalAcrossRuns) {
   LAB_SKIP_WITHOUT_CUDA();
-  torch::manual_seed(2);
-  MoeLayer gpu(moe(RouterKind::token_choice, ActivationKind::gelu));
-  gpu->to(torch::kCUDA);
-  const torch::Tensor x = torch::randn({8, 64, 32}).cuda(), upstream = torch::randn({8, 64, 32}).cuda();
-  const auto first = forward_backward(gpu, x, upstream), second = forward_backward(gpu, x, upstream);
-  for (std::size_t i = 0; i < first.size(); ++i)
-    EXPECT_TRUE(torch::equal(first[i], second[i])) << "tensor " << i;
+  for (const bool bf16 : {false, true}) {
+    SCOPED_TRACE(bf16 ? "bf16 autocast" : "fp32");
+    torch::manual_seed(2);
+    MoeLayer gpu(moe(RouterKind::token_choice, ActivationKind::gelu));
+    gpu->to(torch::kCUDA);
+    const torch::Tensor x = torch::randn({8, 64, 32}).cuda(), upstream = torch::randn({8, 64, 32}).cuda();
+    auto run = [&] {
+      AutocastGuard autocast(torch::kCUDA, torch::kBFloat16, bf16);
+      return forward_backward(gpu, x, upstream);
+    };
+    const auto first = run(), second = run();
+    for (std::size_t i = 0; i < first.size(); ++i)
+      EXPECT_TRUE(torch::equal(first[i], second[i])) << "tensor " << i;
+  }
 }
 
 TEST(Cuda, CombineKernelEqualsItsCpuTwin) {
@@ -100,19 +110,35 @@ TEST(Cuda, GroupedMmMatchesThePaddedProductsInBf16) {
   if (!grouped_mm_available()) GTEST_SKIP() << "at::_grouped_mm needs LibTorch 2.11+";
   torch::manual_seed(4);
   const std::int64_t n = 256, d = 64, w = 128, experts = 8;
-  const Routing r = route_token_choice(torch::randn({n, experts}).cuda(), 2);
+  torch::Tensor logits = torch::randn({n, experts});
+  logits.select(1, 5).fill_(-30);  // expert 5 gets no row: its weights' gradient must be zero
+  const Routing r = route_token_choice(logits.cuda(), 2);
   auto bf16 = [](std::initializer_list<std::int64_t> shape) {
-    return (torch::randn(shape) * 0.3).to(torch::kCUDA, torch::kBFloat16);
+    return (torch::randn(shape) * 0.3).to(torch::kCUDA, torch::kBFloat16).requires_grad_();
   };
   const torch::Tensor x = bf16({n, d}), w1 = bf16({experts, d, w}), w2 = bf16({experts, w, d});
-  const torch::Tensor weight = r.weight_of_row.to(torch::kBFloat16);
-  const torch::Tensor grouped =
-      grouped_mm_experts(x, w1, w2, {}, weight, r.token_of_row, r.tokens_per_expert, ActivationKind::gelu);
-  KernelsGuard reference(Kernels::reference);  // the padded products
-  const torch::Tensor padded =
-      batched_experts(x, w1, w2, {}, weight, r.token_of_row, r.tokens_per_expert, ActivationKind::gelu);
-  EXPECT_TRUE(torch::allclose(grouped.cpu(), padded.cpu(), 2e-2, 2e-2))
-      << "max difference " << (grouped - padded).abs().max().item<double>();
+  const torch::Tensor weight = r.weight_of_row.detach().to(torch::kBFloat16);
+  const torch::Tensor upstream = torch::randn({n, d}).cuda();
+  auto run = [&](bool grouped) {
+    KernelsGuard kernels(grouped ? Kernels::fused : Kernels::reference);  // reference: the padded products
+    const torch::Tensor y = grouped ? grouped_mm_experts(x, w1, w2, {}, weight, r.token_of_row,
+                                                         r.tokens_per_expert, ActivationKind::gelu)
+                                    : batched_experts(x, w1, w2, {}, weight, r.token_of_row,
+                                                      r.tokens_per_expert, ActivationKind::gelu);
+    std::vector<torch::Tensor> out = {y.detach().cpu().to(torch::kFloat32)};
+    for (const torch::Tensor& g :
+         torch::autograd::grad({(y.to(torch::kFloat32) * upstream).sum()}, {x, w1, w2}))
+      out.push_back(g.cpu().to(torch::kFloat32));
+    return out;
+  };
+  const auto grouped = run(true), padded = run(false);
+  const char* names[] = {"y", "dx", "dw1", "dw2"};
+  for (std::size_t i = 0; i < grouped.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(grouped[i], padded[i], 2e-2, 2e-2))
+        << names[i] << ": max difference " << (grouped[i] - padded[i]).abs().max().item<double>();
+  }
+  EXPECT_TRUE(torch::equal(grouped[2][5], torch::zeros_like(grouped[2][5]))) << "dw1 of the idle expert";
+  EXPECT_TRUE(torch::equal(grouped[3][5], torch::zeros_like(grouped[3][5]))) << "dw2 of the idle expert";
 }
 
 }  // namespace lab::cuda_test

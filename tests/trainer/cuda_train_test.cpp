@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
 #include <torch/torch.h>
 #include <torch/version.h>
 
