@@ -7,9 +7,10 @@
 #     PRESET   CMake preset to build: release (default), debug, asan, or torch2: LibTorch 2.x with CUDA
 #              from PyPI's torch wheel (pinned, checksummed, unpacked into ~/.cache/lab-torch2; needs the
 #              CUDA toolkit, nvcc on PATH or CUDA_HOME set; builds and tests on a CPU-only machine too)
-#     --peers  also install python3-networkx, which only the benchmarks' Python peers need; with torch2
-#              also a virtual environment for the PyTorch 2.11 peers (~/.cache/lab-torch2/venv-2.11.0:
-#              the same wheel's Python package and its pure-Python dependencies from PyPI)
+#     --peers  also install python3-networkx, which only the benchmarks' Python peers need
+#  torch2 also makes ~/.cache/lab-torch2/venv-2.11.0, a Python with the same wheel's PyTorch (and its
+#  pure-Python dependencies from PyPI): the torch2 suite's interop tests run python/ with it, and
+#  bench/train_bench --peer2 the PyTorch 2.11 peers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -147,11 +148,12 @@ if [ "$preset" = torch2 ]; then
   fetch_torch2
 fi
 
-# The PyTorch 2.11 peers (bench/train_bench --peer2): a venv whose site-packages points at the unpacked
-# wheel (a .pth file: no second copy of its 1.1 GB) with torch's pure-Python dependencies from PyPI.
-# Its CUDA libraries resolve as LibTorch's do; on a CPU-only machine torch.cuda is simply unavailable.
-torch2_venv="$HOME/.cache/lab-torch2/venv-2.11.0"  # also in bench/train_bench.cpp's --help
-if [ "$preset" = torch2 ] && [ "$peers" = 1 ] && ! "$torch2_venv/bin/python3" -c "import torch, sympy" 2>/dev/null; then
+# PyTorch 2.11 in Python (the torch2 preset's LAB_PYTHON for the interop tests; bench/train_bench
+# --peer2): a venv whose site-packages points at the unpacked wheel (a .pth file: no second copy of
+# its 1.1 GB) with torch's pure-Python dependencies and numpy from PyPI. Its CUDA libraries resolve as
+# LibTorch's do; on a CPU-only machine torch.cuda is simply unavailable.
+torch2_venv="$HOME/.cache/lab-torch2/venv-2.11.0"  # also in CMakePresets.json's torch2 preset
+if [ "$preset" = torch2 ] && ! "$torch2_venv/bin/python3" -c "import torch, sympy, numpy" 2>/dev/null; then
   echo "setup.sh: making $torch2_venv (PyTorch 2.11 for the benchmarks' peers)"
   rm -rf "$torch2_venv"
   /usr/bin/python3 -m venv "$torch2_venv"
