@@ -263,8 +263,8 @@ int profile(const std::string& name, const std::string& trace) {
 }
 
 // `--threads N` (default 2) sets LibTorch's threads and the peers'; `--no-peers` skips the peers;
-// `--peer2 PYTHON` adds the PyTorch 2.x peers, run by that Python (`bash scripts/setup.sh torch2
-// --peers` makes ~/.cache/lab-torch2/venv-2.11.0/bin/python3); `--device cuda` runs the GPU cases
+// `--peer2 PYTHON` adds the PyTorch 2.x peers, run by that Python (`bash scripts/setup.sh torch2`
+// makes ~/.cache/lab-torch2/venv-2.11.0/bin/python3); `--device cuda` runs the GPU cases
 // (kGpuCases) on CUDA device 0 instead, without peers.
 int main(int argc, char** argv) {
   std::string peer2, device = "cpu";
