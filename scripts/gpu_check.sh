@@ -104,9 +104,10 @@ echo "gpu_check.sh summary ($(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short
 echo "GPU: $(cat "$out/gpu.txt")"
 grep -E '^(libtorch|devices):' "$out/version.log" | sed 's/^/  /'
 for line in "${summary[@]}"; do echo "  $line"; done
-echo "model tests: $(grep -E '^\[  (PASSED|SKIPPED|FAILED)' "$out/model-tests.log" | tr '\n' ' ')"
-echo "trainer tests: $(grep -E '^\[  (PASSED|SKIPPED|FAILED)' "$out/trainer-tests.log" | tr '\n' ' ')"
-grep -E 'SKIPPED \[|FAILED  \]' "$out/model-tests.log" "$out/trainer-tests.log" | sed 's/^/  /'
+for t in model-tests trainer-tests; do  # GoogleTest's closing counts, then what skipped or failed
+  echo "$t: $(grep -E '^\[  (PASSED  |SKIPPED |FAILED  )\] [0-9]+ tests?' "$out/$t.log" | tr '\n' ' ')"
+  grep -E '^\[  (SKIPPED |FAILED  )\] [A-Za-z0-9_/]+\.[A-Za-z0-9_/]+$' "$out/$t.log" | sed 's/^/  /'
+done
 [ -f "$out/smoke/results.csv" ] && echo "smoke: $(($(wc -l < "$out/smoke/results.csv") - 1)) runs in results.csv"
 for b in moe-bench train-bench; do
   echo "$b:"
