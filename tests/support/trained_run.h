@@ -1,8 +1,11 @@
 #pragma once
-// The model a run directory holds, for tests that compare trained weights (resume, data parallelism).
+// What a run directory holds, for tests that compare trained runs: its logged losses, and its model
+// (resume, data parallelism).
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -12,6 +15,17 @@
 #include "trainer/checkpoint.h"
 
 namespace lab::test {
+
+// Every "loss" logged in a run's metrics.jsonl, in order.
+inline std::vector<double> logged_losses(const std::filesystem::path& run) {
+  std::ifstream in(run / "metrics.jsonl");
+  std::vector<double> losses;
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) losses.push_back(j.at("loss").get<double>());
+  }
+  return losses;
+}
 
 // The model of a run's newest checkpoint, rebuilt from its config.json; a test failure if there is
 // no checkpoint (the model then keeps its initial weights).

@@ -14,24 +14,16 @@
 #include "tests/support/files.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/trained_run.h"
 
 namespace lab::cuda_train_test {
 
 namespace fs = std::filesystem;
+using test::logged_losses;
 using test::ProcessResult;
 using test::read_text;
 using test::run_lab;
 using test::TempDir;
-
-std::vector<double> logged_losses(const fs::path& run) {
-  std::ifstream in(run / "metrics.jsonl");
-  std::vector<double> losses;
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line);
-    if (j.contains("loss")) losses.push_back(j.at("loss").get<double>());
-  }
-  return losses;
-}
 
 std::vector<std::string> train_args(const fs::path& data, const fs::path& out, const std::string& device,
                                     const std::string& experts) {

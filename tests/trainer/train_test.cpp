@@ -188,17 +188,6 @@ TEST(Train, LearnsATinyShortestPathSet) {
   EXPECT_LT(final_loss(out), 0.1);
 }
 
-// Every "loss" logged in a run's metrics.jsonl, in order.
-std::vector<double> logged_losses(const fs::path& run) {
-  std::ifstream in(run / "metrics.jsonl");
-  std::vector<double> losses;
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line);
-    if (j.contains("loss")) losses.push_back(j.at("loss").get<double>());
-  }
-  return losses;
-}
-
 // `--kernels reference` runs the plain LibTorch composition end to end: the same training up to
 // rounding (fp32 sums in another order), so the logged losses agree closely but not bit for bit.
 TEST(Train, FusedAndReferenceKernelsTrainAlike) {
