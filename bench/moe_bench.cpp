@@ -10,15 +10,14 @@
 // (G = 8), all expansion 8, token choice; plus expert choice at G = 8. fp32, and bf16 under autocast
 // (router in fp32); `_reference` cases run `--kernels reference` (on a GPU: the padded products and
 // index_add, against at::_grouped_mm and the deterministic combine).
-#include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <map>
 #include <string>
 
 #include <benchmark/benchmark.h>
 
+#include "bench/bench_device.h"
 #include "bench/bench_support.h"
 #include "core/blas_info.h"
 #include "models/autocast.h"
@@ -128,22 +127,9 @@ BENCHMARK_CAPTURE(moe_ffn, bf16_G8_64x32_top8_reference, 8, RouterKind::token_ch
 // `--threads N` (default: all cores) sets LibTorch's threads; `--device cuda` runs on CUDA device 0
 // with the larger shapes; the rest goes to Google Benchmark.
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--device") != 0) continue;
-    const std::string device = i + 1 < argc ? argv[i + 1] : "";
-    if (device == "cuda" && torch::cuda::is_available()) {
-      g_device = torch::Device(torch::kCUDA, 0);
-      kTokens = 32768, kDModel = 1024, kDff = 1024;
-    } else if (device != "cpu") {
-      std::fprintf(stderr, "moe_bench: --device must be cpu or cuda (with a CUDA device), got '%s'\n",
-                   device.c_str());
-      return 2;
-    }
-    std::copy(argv + i + 2, argv + argc, argv + i);
-    argc -= 2;
-    break;
-  }
-  lab::bench::BenchArgs args = lab::bench::take_bench_args(argc, argv);
+  lab::bench::BenchArgs args = lab::bench::take_bench_args(argc, argv, lab::bench::kDeviceFlag);
+  g_device = lab::bench::bench_device(args, argv[0]);
+  if (g_device.is_cuda()) kTokens = 32768, kDModel = 1024, kDff = 1024;
   if (args.threads > 0) torch::set_num_threads(args.threads);
   benchmark::AddCustomContext("torch_threads", std::to_string(torch::get_num_threads()));
   benchmark::AddCustomContext("blas", lab::detect_blas().description);

@@ -27,6 +27,7 @@
 
 #include <torch/csrc/autograd/profiler_legacy.h>
 
+#include "bench/bench_device.h"
 #include "bench/bench_support.h"
 #include "models/accounting.h"
 #include "models/autocast.h"
@@ -267,45 +268,19 @@ int profile(const std::string& name, const std::string& trace) {
 // makes ~/.cache/lab-torch2/venv-2.11.0/bin/python3); `--device cuda` runs the GPU cases
 // (kGpuCases) on CUDA device 0 instead, without peers.
 int main(int argc, char** argv) {
-  std::string peer2, device = "cpu";
-  for (int i = 1; i < argc;) {  // --peer2 PYTHON and --device cpu|cuda, taken out of argv
-    const bool is_peer2 = std::strcmp(argv[i], "--peer2") == 0,
-               is_device = std::strcmp(argv[i], "--device") == 0;
-    if (!is_peer2 && !is_device) {
-      ++i;
-      continue;
-    }
-    if (i + 1 == argc) {
-      std::fprintf(stderr, "train_bench: %s needs a value\n", argv[i]);
-      return 2;
-    }
-    (is_peer2 ? peer2 : device) = argv[i + 1];
-    std::copy(argv + i + 2, argv + argc, argv + i);
-    argc -= 2;
-  }
-  if (device != "cpu" && device != "cuda") {
-    std::fprintf(stderr, "train_bench: --device must be cpu or cuda, got '%s'\n", device.c_str());
-    return 2;
-  }
-  if (device == "cuda") {
-    if (!torch::cuda::is_available()) {
-      std::fprintf(stderr, "train_bench: --device cuda: no CUDA device (or a LibTorch without CUDA)\n");
-      return 2;
-    }
-    g_device = torch::Device(torch::kCUDA, 0);
-    peer2.clear();  // the peers are CPU programs
-  }
-  lab::bench::BenchArgs args = lab::bench::take_bench_args(argc, argv);
+  lab::bench::BenchArgs args =
+      lab::bench::take_bench_args(argc, argv, lab::bench::kDeviceFlag | lab::bench::kPeer2Flag);
+  g_device = lab::bench::bench_device(args, argv[0]);
   if (argc == 4 && std::strcmp(argv[1], "--profile") == 0) {
     torch::set_num_threads(args.threads > 0 ? args.threads : g_threads);
     return profile(argv[2], argv[3]);
   }
   if (args.threads > 0) g_threads = args.threads;
-  if (args.peers && !g_device.is_cuda()) {
+  if (args.peers && !g_device.is_cuda()) {  // the peers are CPU programs
     g_peers.push_back({"peer", "/usr/bin/python3", false});
-    if (!peer2.empty()) {
-      g_peers.push_back({"peer2", peer2, false});
-      g_peers.push_back({"peer2c", peer2, true});
+    if (!args.peer2.empty()) {
+      g_peers.push_back({"peer2", args.peer2, false});
+      g_peers.push_back({"peer2c", args.peer2, true});
     }
   }
   torch::set_num_threads(g_threads);
