@@ -64,7 +64,7 @@ void write_and_time(benchmark::State& state, const lab::Generator& generator, st
 void shortest_path(benchmark::State& state) {
   lab::GraphParams params;
   params.train_count = static_cast<std::uint64_t>(state.range(0));
-  params.test_count = 0;
+  params.test_count = 1;  // the fewest a dataset holds
   write_and_time(state, lab::GraphGenerator(params), params.train_count, g_peer_shortest_path);
 }
 
@@ -73,7 +73,7 @@ void connectivity(benchmark::State& state) {
   params.task = lab::TaskKind::connectivity;
   params.degree = 1.5;
   params.train_count = static_cast<std::uint64_t>(state.range(0));
-  params.test_count = 0;
+  params.test_count = 1;  // the fewest a dataset holds
   write_and_time(state, lab::GraphGenerator(params), params.train_count, g_peer_connectivity);
 }
 
@@ -81,7 +81,7 @@ void connectivity(benchmark::State& state) {
 void two_hop(benchmark::State& state) {
   lab::TwoHopParams params;
   params.train_count = static_cast<std::uint64_t>(state.range(0));
-  params.test_count = 0;
+  params.test_count = 1;  // the fewest a dataset holds
   params.vertices = static_cast<int>(state.range(1));
   write_and_time(state, lab::TwoHopGenerator(params), params.train_count,
                  params.vertices == 16   ? g_peer_two_hop_16

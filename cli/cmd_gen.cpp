@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "cli/count_option.h"
+#include "cli/field_flags.h"
 #include "cli/runtime.h"
 #include "core/error.h"
 #include "core/interrupt.h"
@@ -52,52 +52,13 @@ void run_generator(const Generator& generator, const GenFlags& flags, const Glob
   }
 }
 
-CLI::App* add_graph_command(CLI::App* gen, TaskKind task, GraphParams& params, GenFlags& flags) {
-  bool shortest = task == TaskKind::shortest_path;
-  CLI::App* app = gen->add_subcommand(
-      std::string(enum_name(task)),
-      shortest ? "Shortest paths on random graphs: prompt = edges + query (s, t); answer = a shortest path"
-               : "Connectivity on random graphs: prompt = edges + query (s, t); answer = <yes> or <no>");
-  params = graph_defaults(task);
+// The subcommand `lab gen TASK`: --out, --force and the flags of the generator's fields.
+template <typename Params>
+CLI::App* add_task_command(CLI::App* gen, TaskKind task, std::string description, Params& params,
+                           GenFlags& flags) {
+  CLI::App* app = gen->add_subcommand(std::string(enum_name(task)), std::move(description));
   add_output_flags(app, flags);
-  add_count_option(app, "--count", params.train_count, "Training examples");
-  add_count_option(app, "--test-count", params.test_count, "Held-out test examples (disjoint from training)");
-  app->add_option("--seed", params.seed, "Seed: the same seed gives byte-identical files")
-      ->capture_default_str();
-  app->add_option("--nodes-min", params.nodes_min, "Fewest vertices per graph")->capture_default_str();
-  app->add_option("--nodes-max", params.nodes_max, "Most vertices per graph")->capture_default_str();
-  app->add_option("--node-tokens", params.node_tokens, "Vertex label vocabulary (>= --nodes-max)")
-      ->capture_default_str();
-  app->add_option("--degree", params.degree, "Mean vertex degree of the Erdos-Renyi graphs")
-      ->capture_default_str();
-  app->add_option("--prompt-format", params.prompt_format,
-                  "Prompt format: 2 writes each edge as `<e> u v`; 1 the old undelimited `u v u v ...` "
-                  "(only to reproduce format-1 results: small models cannot tell its edges apart)")
-      ->capture_default_str();
-  if (shortest) {
-    app->add_flag("--unique-paths", params.unique_paths,
-                  "Only emit queries with exactly one shortest path (then `valid` and `exact` agree)");
-  }
-  return app;
-}
-
-CLI::App* add_two_hop_command(CLI::App* gen, TwoHopParams& params, GenFlags& flags) {
-  CLI::App* app = gen->add_subcommand(
-      std::string(enum_name(TaskKind::two_hop)),
-      "Two-hop questions (the Mixture-of-Parrots theory's task): |V| labels split into ends and middles, "
-      "each end joined to --degree middles; prompt = edges + two ends (s, t); answer = the one middle they "
-      "share, or <no>");
-  add_output_flags(app, flags);
-  add_count_option(app, "--count", params.train_count, "Training examples");
-  add_count_option(app, "--test-count", params.test_count, "Held-out test examples (disjoint from training)");
-  app->add_option("--seed", params.seed, "Seed: the same seed gives byte-identical files")
-      ->capture_default_str();
-  app->add_option("--vertices", params.vertices,
-                  "|V|: vertex labels, half ends and half middles per example (even, 4 to 1024); the width "
-                  "knob")
-      ->capture_default_str();
-  app->add_option("--degree", params.degree, "Middles per end (at most --vertices / 4); 0 = --vertices / 8")
-      ->capture_default_str();
+  add_field_flags(app, params, "Options");
   return app;
 }
 
@@ -110,33 +71,29 @@ Command add_gen_command(CLI::App& app, const GlobalOptions& global) {
       "flags)");
   gen->require_subcommand(1);
 
-  auto sp = std::make_shared<GraphParams>();  // add_graph_command sets the task's defaults
-  auto conn = std::make_shared<GraphParams>();
+  auto sp = std::make_shared<GraphParams>(graph_defaults(TaskKind::shortest_path));
+  auto conn = std::make_shared<GraphParams>(graph_defaults(TaskKind::connectivity));
   auto two_hop = std::make_shared<TwoHopParams>();
   auto book = std::make_shared<PhonebookParams>();
   auto flags = std::make_shared<GenFlags>();
-  CLI::App* sp_app = add_graph_command(gen, TaskKind::shortest_path, *sp, *flags);
-  CLI::App* conn_app = add_graph_command(gen, TaskKind::connectivity, *conn, *flags);
-  CLI::App* two_hop_app = add_two_hop_command(gen, *two_hop, *flags);
-
-  CLI::App* book_app = gen->add_subcommand(
-      std::string(enum_name(TaskKind::phonebook)),
-      "A closed-book phone book: name -> 10-digit number; splits train (the book), test, control");
-  add_output_flags(book_app, *flags);
-  add_count_option(book_app, "--entries", book->entries, "Book size N (1 to 1e9)");
-  CLI::Option* book_test_count = add_count_option(book_app, "--test-count", book->test_count,
-                                                  "Recall queries drawn from the book (at most --entries)");
-  add_count_option(book_app, "--control-count", book->control_count,
-                   "Names not in the book, to measure guessing");
-  book_app->add_option("--seed", book->seed, "Seed: the same seed gives byte-identical files")
-      ->capture_default_str();
-  book_app
-      ->add_option("--first-names", book->first_names,
-                   "File of first names, one per line (default: built-in)")
-      ->option_text("FILE");
-  book_app
-      ->add_option("--last-names", book->last_names, "File of last names, one per line (default: built-in)")
-      ->option_text("FILE");
+  CLI::App* sp_app = add_task_command(
+      gen, TaskKind::shortest_path,
+      "Shortest paths on random graphs: prompt = edges + query (s, t); answer = a shortest path", *sp,
+      *flags);
+  CLI::App* conn_app = add_task_command(
+      gen, TaskKind::connectivity,
+      "Connectivity on random graphs: prompt = edges + query (s, t); answer = <yes> or <no>", *conn, *flags);
+  CLI::App* two_hop_app = add_task_command(
+      gen, TaskKind::two_hop,
+      "Two-hop questions (the Mixture-of-Parrots theory's task): |V| labels split into ends and middles, "
+      "each end joined to --degree middles; prompt = edges + two ends (s, t); answer = the one middle they "
+      "share, or <no>",
+      *two_hop, *flags);
+  CLI::App* book_app = add_task_command(
+      gen, TaskKind::phonebook,
+      "A closed-book phone book: name -> 10-digit number; splits train (the book), test, control", *book,
+      *flags);
+  const CLI::Option* book_test_count = book_app->get_option("--test-count");
 
   return {gen, [=, &global] {
             if (sp_app->parsed() || conn_app->parsed()) {

@@ -1,14 +1,17 @@
 #pragma once
 // The command-line flags of a config struct with visit_fields() (core/fields.h): one option per
 // field, named by the field's flag, with its help, group, placeholder and default; enums take their
-// names; bools are plain flags. The ranges are checked by the struct's validate(), so the message
-// is the same on the command line, in a preset and in a resumed run.
+// names; bools are plain flags; counts take 1e6 (cli/count_option.h). The ranges are checked by the struct's
+// validate(), so the message is the same on the command line, in a preset and in a resumed run.
 
+#include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "cli/count_option.h"
 #include "core/fields.h"
 
 namespace lab {
@@ -31,6 +34,12 @@ void add_field_flags(CLI::App* app, Config& config, const std::string& default_g
                       flag, [&value](const std::string& text) { value = *enum_from_name<T>(text); }, help)
                    ->check(CLI::IsMember(names))
                    ->default_str(std::string(enum_name(value)));
+    } else if (field.is_count()) {
+      if constexpr (std::same_as<T, std::uint64_t>) {
+        option = add_count_option(app, flag, value, help);
+      } else {
+        throw std::logic_error("field " + std::string(field.name()) + ": a count must be a std::uint64_t");
+      }
     } else {
       option = app->add_option(flag, value, help)->capture_default_str();
       if (!field.type_name().empty()) option->type_name(std::string(field.type_name()));

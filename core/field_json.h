@@ -12,16 +12,23 @@
 
 namespace lab {
 
-template <typename Config>
-nlohmann::json fields_to_json(const Config& config) {
+// The fields that `wanted(field)` accepts (by default all), by key.
+template <typename Config, typename Wanted>
+nlohmann::json fields_to_json(const Config& config, Wanted wanted) {
   nlohmann::json j = nlohmann::json::object();
-  visit_fields(config, [&j]<typename T>(const T& value, const Field& field) {
+  visit_fields(config, [&j, &wanted]<typename T>(const T& value, const Field& field) {
+    if (!wanted(field)) return;
     if constexpr (NamedEnum<T>)
       j[std::string(field.name())] = enum_name(value);
     else
       j[std::string(field.name())] = value;
   });
   return j;
+}
+
+template <typename Config>
+nlohmann::json fields_to_json(const Config& config) {
+  return fields_to_json(config, [](const Field&) { return true; });
 }
 
 // Reads every field of `json` into `config` (fields marked optional_in_json keep their value when

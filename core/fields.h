@@ -12,7 +12,10 @@
 //
 // and everything that needs the fields walks that list with its own visitor: validate() (the ranges),
 // config.json in and out (core/field_json.h), the CLI flags (cli/field_flags.h), the preset keys
-// (experiments/preset.cpp), `lab model-info`. Adding a field is one line in that list.
+// (experiments/preset_toml.h), `lab model-info`. Adding a field is one line in that list. The
+// generators' parameters (GraphParams, TwoHopParams, PhonebookParams) have lists too: their flags
+// in `lab gen`, the keys of a preset's [[tasks]] entry, and the parameters in a dataset's identity
+// and manifest.
 //
 // A visitor is called as visit(value, field) with value an integer, a double, a bool, a std::string
 // or an enum with enum_names(); it dispatches on the value's type.
@@ -27,6 +30,8 @@
 #include <type_traits>
 
 #include <fmt/format.h>
+
+#include "core/error.h"
 
 namespace lab {
 
@@ -124,6 +129,12 @@ class Field {
     return with([](Field& f) { f.optional_in_json_ = true; });
   }
   constexpr bool is_optional_in_json() const { return optional_in_json_; }
+  // A count of examples or entries (a std::uint64_t): its flag also takes 1e6 and 1_000_000
+  // (cli/count_option.h), as a preset takes 1e6.
+  constexpr Field count() const {
+    return with([](Field& f) { f.count_ = true; });
+  }
+  constexpr bool is_count() const { return count_; }
 
   // --- the range of a number (validate() checks it; so do presets, with the file position)
   constexpr Field positive() const {
@@ -194,10 +205,22 @@ class Field {
   bool in_presets_ = true;
   bool on_command_line_ = true;
   bool optional_in_json_ = false;
+  bool count_ = false;
 };
 
 // The value types a field may have.
 template <typename T>
 concept FieldNumber = std::is_arithmetic_v<T> && !std::same_as<T, bool>;
+
+// lab::Error "--flag must be ..., got ..." for the first number of `config` outside its field's range:
+// the part of a validate() that the field list says.
+template <typename Config>
+void check_field_ranges(const Config& config) {
+  visit_fields(config, []<typename T>(const T& value, const Field& field) {
+    if constexpr (FieldNumber<T>) {
+      if (std::string e = field.range_error(value); !e.empty()) fail("{} {}", field.flag(), e);
+    }
+  });
+}
 
 }  // namespace lab

@@ -10,29 +10,9 @@ using preset_toml::hash_json;
 using preset_toml::hex8;
 
 nlohmann::json DataSpec::parameters() const {
-  nlohmann::json p = {{"task", enum_name(task)}};
-  if (task == TaskKind::phonebook) {
-    p.update({{"seed", book.seed},
-              {"entries", book.entries},
-              {"test_count", book.test_count},
-              {"control_count", book.control_count}});
-  } else if (task == TaskKind::two_hop) {
-    p.update({{"seed", two_hop.seed},
-              {"count", two_hop.train_count},
-              {"test_count", two_hop.test_count},
-              {"vertices", two_hop.vertices},
-              {"degree", two_hop.resolved_degree()}});
-  } else {
-    p.update({{"seed", graph.seed},
-              {"count", graph.train_count},
-              {"test_count", graph.test_count},
-              {"nodes_min", graph.nodes_min},
-              {"nodes_max", graph.nodes_max},
-              {"node_tokens", graph.node_tokens},
-              {"prompt_format", graph.prompt_format},
-              {"degree", graph.degree}});
-    if (task == TaskKind::shortest_path) p["unique_paths"] = graph.unique_paths;
-  }
+  nlohmann::json p = fields_to_json(*this, identifies_data);
+  p["task"] = enum_name(task);
+  if (task == TaskKind::two_hop) p["degree"] = two_hop.resolved_degree();  // 0 and |V| / 8 are one dataset
   return p;
 }
 

@@ -29,10 +29,12 @@
 // product of every list, in file order. Keys are the long flag names of `lab gen`, `lab train` and
 // the model flags with '_' for '-' (d_model, top_k, nodes_max, ...).
 
+#include <concepts>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -58,6 +60,22 @@ struct DataSpec {
   std::uint64_t train_count() const;             // training examples
   std::unique_ptr<Generator> generator() const;  // validates; lab::Error naming the bad parameter
 };
+
+// The fields of a DataSpec's task (its generator's field list, core/fields.h): the keys of a [[tasks]]
+// entry besides task, and its parameters().
+template <typename Spec, typename Visit>
+requires std::same_as<std::remove_const_t<Spec>, DataSpec>
+void visit_fields(Spec& d, Visit&& visit) {
+  switch (d.task) {
+    case TaskKind::phonebook:
+      return visit_fields(d.book, visit);
+    case TaskKind::two_hop:
+      return visit_fields(d.two_hop, visit);
+    case TaskKind::shortest_path:
+    case TaskKind::connectivity:
+      return visit_fields(d.graph, visit);
+  }
+}
 
 struct RunSpec {
   std::string id;      // directory name, from a hash of everything below: stable across edits

@@ -27,92 +27,52 @@ const Setters<ModelConfig>& model_setters() {
   return setters;
 }
 
+namespace {
+
+// The tasks with a field `key`: "phonebook", "shortest-path and connectivity".
+std::string tasks_with_key(std::string_view key) {
+  std::vector<std::string_view> tasks;
+  for (const auto& entry : enum_names(TaskKind{})) {
+    DataSpec d;
+    d.task = d.graph.task = entry.value;
+    visit_fields(d, [&](const auto&, const Field& f) {
+      if (f.in_presets() && f.name() == key) tasks.push_back(entry.name);
+    });
+  }
+  std::string out;
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    if (i > 0) out += i + 1 == tasks.size() ? " and " : ", ";
+    out += tasks[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+// Every task's fields; a key sets the field of the entry's task, and a key of other tasks only is an
+// error naming them.
 const Setters<DataSpec>& data_setters() {
-  auto random_graph_only = [](const Setting& s, const DataSpec& d) {
-    if (d.task != TaskKind::shortest_path && d.task != TaskKind::connectivity) {
-      fail_at(s.where(),
-              "'{}' is a key of the random-graph tasks (shortest-path, connectivity); task \"{}\" has "
-              "no such key",
-              s.key, enum_name(d.task));
+  static const Setters<DataSpec> setters = [] {
+    Setters<DataSpec> all;
+    for (const auto& entry : enum_names(TaskKind{})) {
+      DataSpec d;
+      d.task = d.graph.task = entry.value;
+      visit_fields(d, [&all](const auto&, const Field& field) {
+        if (!field.in_presets()) return;
+        all[std::string(field.name())] = [](DataSpec& spec, const Setting& s) {
+          bool found = false;
+          visit_fields(spec, [&]<typename T>(T& value, const Field& f) {
+            if (f.in_presets() && f.name() == s.key) value = s.template as<T>(f), found = true;
+          });
+          if (!found) {
+            fail_at(s.where(), "'{}' is a {} key; task \"{}\" has no such key", s.key, tasks_with_key(s.key),
+                    enum_name(spec.task));
+          }
+        };
+      });
     }
-  };
-  auto two_hop_only = [](const Setting& s, const DataSpec& d) {
-    if (d.task != TaskKind::two_hop)
-      fail_at(s.where(), "'{}' is a two-hop key; task \"{}\" has no such key", s.key, enum_name(d.task));
-  };
-  auto book_only = [](const Setting& s, const DataSpec& d) {
-    if (d.task != TaskKind::phonebook)
-      fail_at(s.where(), "'{}' is a phonebook key; task \"{}\" has no such key", s.key, enum_name(d.task));
-  };
-  static const Setters<DataSpec> setters = {
-      {"seed",
-       [](DataSpec& d, const Setting& s) {
-         d.graph.seed = d.book.seed = d.two_hop.seed = static_cast<std::uint64_t>(s.integer(0));
-       }},
-      {"test_count",
-       [](DataSpec& d, const Setting& s) {
-         d.graph.test_count = d.book.test_count = d.two_hop.test_count =
-             static_cast<std::uint64_t>(s.integer(1, 1'000'000'000));
-       }},
-      {"entries",
-       [=](DataSpec& d, const Setting& s) {
-         book_only(s, d);
-         d.book.entries = static_cast<std::uint64_t>(s.integer(1, 1'000'000'000));
-       }},
-      {"control_count",
-       [=](DataSpec& d, const Setting& s) {
-         book_only(s, d);
-         d.book.control_count = static_cast<std::uint64_t>(s.integer(1, 1'000'000'000));
-       }},
-      {"count",
-       [=](DataSpec& d, const Setting& s) {
-         if (!is_graph_task(d.task))
-           fail_at(s.where(), "'count' is a graph-task key; task \"{}\" has no such key", enum_name(d.task));
-         d.graph.train_count = d.two_hop.train_count =
-             static_cast<std::uint64_t>(s.integer(1, 1'000'000'000));
-       }},
-      {"vertices",
-       [=](DataSpec& d, const Setting& s) {
-         two_hop_only(s, d);
-         d.two_hop.vertices = static_cast<int>(s.integer(4, 1024));
-       }},
-      {"nodes_min",
-       [=](DataSpec& d, const Setting& s) {
-         random_graph_only(s, d);
-         d.graph.nodes_min = static_cast<int>(s.integer(2, 60000));
-       }},
-      {"nodes_max",
-       [=](DataSpec& d, const Setting& s) {
-         random_graph_only(s, d);
-         d.graph.nodes_max = static_cast<int>(s.integer(2, 60000));
-       }},
-      {"node_tokens",
-       [=](DataSpec& d, const Setting& s) {
-         random_graph_only(s, d);
-         d.graph.node_tokens = static_cast<int>(s.integer(2, graph_token::max_labels));
-       }},
-      {"degree",
-       [=](DataSpec& d, const Setting& s) {
-         if (d.task == TaskKind::two_hop) {
-           d.two_hop.degree = static_cast<int>(s.integer(0, 512));  // 0: |V| / 8
-         } else {
-           random_graph_only(s, d);
-           d.graph.degree = s.real(1e-9, 1e6);
-         }
-       }},
-      {"prompt_format",
-       [=](DataSpec& d, const Setting& s) {
-         random_graph_only(s, d);
-         d.graph.prompt_format = static_cast<int>(s.integer(1, 2));
-       }},
-      {"unique_paths",
-       [=](DataSpec& d, const Setting& s) {
-         if (d.task != TaskKind::shortest_path)
-           fail_at(s.where(), "'unique_paths' is a shortest-path key; task \"{}\" has no such key",
-                   enum_name(d.task));
-         d.graph.unique_paths = s.boolean();
-       }},
-  };
+    return all;
+  }();
   return setters;
 }
 

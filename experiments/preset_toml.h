@@ -104,7 +104,9 @@ struct Setting {
       fail_at(where(), "'{}' must be {}, got \"{}\"", key, enum_name_list(T{}), s);
     } else {
       T v;
-      if constexpr (std::is_integral_v<T>)
+      if constexpr (std::is_unsigned_v<T>)
+        v = static_cast<T>(integer(0));
+      else if constexpr (std::is_integral_v<T>)
         v = static_cast<T>(integer(INT64_MIN));
       else
         v = real(-HUGE_VAL);
@@ -135,7 +137,7 @@ Setters<Config> field_setters() {
   return setters;
 }
 
-// The keys of each table: [train], [model] (their field lists) and a [[tasks]] entry.
+// The keys of each table: [train], [model] and a [[tasks]] entry (their field lists).
 const Setters<TrainConfig>& train_setters();
 const Setters<ModelConfig>& model_setters();
 const Setters<DataSpec>& data_setters();

@@ -380,23 +380,13 @@ std::optional<Query> draw_connectivity_query(Rng& rng, int n, bool connected, Wo
 }  // namespace
 
 void GraphParams::validate() const {
-  constexpr std::uint64_t kMaxCount = 1'000'000'000;
   if (task != TaskKind::shortest_path && task != TaskKind::connectivity)
     fail("the graph generator cannot draw '{}' problems", enum_name(task));
-  if (train_count == 0) fail("--count must be at least 1");
-  if (train_count > kMaxCount) fail("--count must be at most 1e9, got {}", train_count);
-  if (test_count > kMaxCount) fail("--test-count must be at most 1e9, got {}", test_count);
-  if (nodes_min < 2) fail("--nodes-min must be at least 2 (a query needs two vertices), got {}", nodes_min);
+  check_field_ranges(*this);
   if (nodes_min > nodes_max) fail("--nodes-min ({}) must not exceed --nodes-max ({})", nodes_min, nodes_max);
   if (node_tokens < nodes_max) {
     fail("--node-tokens ({}) must be at least --nodes-max ({}): every vertex needs its own label",
          node_tokens, nodes_max);
-  }
-  if (node_tokens > 4096) fail("--node-tokens must be at most 4096, got {}", node_tokens);
-  if (!(degree > 0)) fail("--degree must be positive, got {}", degree);
-  if (prompt_format != 1 && prompt_format != 2) {
-    fail("--prompt-format must be 1 (undelimited edges, to reproduce old datasets) or 2, got {}",
-         prompt_format);
   }
   if (!(degree <= nodes_min - 1)) {
     fail("--degree ({}) must be at most --nodes-min - 1 ({}): a graph cannot have a higher mean degree",
@@ -436,16 +426,8 @@ std::vector<SplitSpec> GraphGenerator::splits() const {
 }
 
 nlohmann::json GraphGenerator::parameters() const {
-  nlohmann::json p = {{"seed", params_.seed},
-                      {"train_count", params_.train_count},
-                      {"test_count", params_.test_count},
-                      {"nodes_min", params_.nodes_min},
-                      {"nodes_max", params_.nodes_max},
-                      {"node_tokens", params_.node_tokens},
-                      {"degree", params_.degree},
-                      {"prompt_format", params_.prompt_format},
-                      {"test_partition", kTestPartition}};
-  if (params_.task == TaskKind::shortest_path) p["unique_paths"] = params_.unique_paths;
+  nlohmann::json p = manifest_parameters(params_);
+  p["test_partition"] = kTestPartition;
   return p;
 }
 

@@ -3,12 +3,17 @@
 // Boost.Graph. Train and test are disjoint by construction: a prompt belongs to the test partition
 // iff hash(prompt) % kTestPartition == 0, and each split redraws candidates of the other partition.
 
+#include <concepts>
 #include <cstdint>
+#include <type_traits>
 
 #include "generators/generator.h"
 #include "tasks/graph_task.h"
 
 namespace lab {
+
+// The largest label vocabulary of a graph dataset.
+inline constexpr int kMaxNodeTokens = 4096;
 
 struct GraphParams {
   TaskKind task = TaskKind::shortest_path;  // a graph task
@@ -22,9 +27,36 @@ struct GraphParams {
   bool unique_paths = false;               // shortest path: only queries with exactly one shortest path
   int prompt_format = kGraphPromptFormat;  // 2: edges as <e> u v; 1: the old undelimited u v
 
-  void validate() const;  // throws lab::Error naming the flag
+  void validate() const;  // lab::Error naming the flag
+  bool operator==(const GraphParams&) const = default;
   GraphFormat format() const { return {node_tokens, prompt_format}; }
 };
+
+// GraphParams' fields (core/fields.h): `lab gen shortest-path|connectivity` flags, preset keys, the
+// dataset's identity and manifest. The task is not a field: the command or the preset's task = sets it.
+template <typename Params, typename Visit>
+requires std::same_as<std::remove_const_t<Params>, GraphParams>
+void visit_fields(Params& p, Visit&& visit) {
+  visit(p.train_count, kTrainCountField);
+  visit(p.test_count, kHeldOutCountField);
+  visit(p.seed, kSeedField);
+  visit(p.nodes_min, Field("nodes_min", "Fewest vertices per graph (a query needs two)").at_least(2));
+  visit(p.nodes_max, Field("nodes_max", "Most vertices per graph").at_least(2));
+  visit(p.node_tokens,
+        Field("node_tokens", "Vertex label vocabulary (>= --nodes-max)").at_least(2).at_most(kMaxNodeTokens));
+  visit(p.degree, Field("degree", "Mean vertex degree of the Erdos-Renyi graphs").positive());
+  visit(p.prompt_format,
+        Field("prompt_format",
+              "Prompt format: 2 writes each edge as `<e> u v`; 1 the old undelimited `u v u v ...` (only to "
+              "reproduce format-1 results: small models cannot tell its edges apart)")
+            .at_least(1)
+            .at_most(2));
+  if (p.task == TaskKind::shortest_path) {
+    visit(p.unique_paths, Field("unique_paths",
+                                "Only emit queries with exactly one shortest path (then "
+                                "`valid` and `exact` agree)"));
+  }
+}
 
 // The defaults of graph task `task`, for `lab gen` and presets: connectivity's graphs are sparser
 // (mean degree 1.5, not 3) so that many have several components (TASKS.md).

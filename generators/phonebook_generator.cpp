@@ -15,27 +15,27 @@ constexpr std::uint64_t kControlNumbers = 2;
 constexpr std::uint64_t kNameKey = 0x6E616D6573ULL;   // "names"
 constexpr std::uint64_t kQueryKey = 0x7175657279ULL;  // "query"
 
-constexpr std::uint64_t kMaxEntries = 1'000'000'000;
-
 NameSpace make_names(const PhonebookParams& p) {
-  if (p.first_names.has_value() != p.last_names.has_value()) {
-    fail("--first-names and --last-names go together: give both files or neither");
-  }
-  return p.first_names ? NameSpace::from_files(*p.first_names, *p.last_names) : NameSpace::builtin();
+  return p.first_names.empty() ? NameSpace::builtin() : NameSpace::from_files(p.first_names, p.last_names);
 }
 
 const PhonebookParams& validated(const PhonebookParams& p) {
-  if (p.entries == 0) fail("--entries must be at least 1");
-  if (p.entries > kMaxEntries) fail("--entries must be at most {} (1e9), got {}", kMaxEntries, p.entries);
-  if (p.test_count > p.entries) {
-    fail("--test-count ({}) must not exceed --entries ({}): recall queries are distinct book entries",
-         p.test_count, p.entries);
-  }
-  if (p.control_count > kMaxEntries) fail("--control-count must be at most 1e9, got {}", p.control_count);
+  p.validate();
   return p;
 }
 
 }  // namespace
+
+void PhonebookParams::validate() const {
+  check_field_ranges(*this);
+  if (test_count > entries) {
+    fail("--test-count ({}) must not exceed --entries ({}): recall queries are distinct book entries",
+         test_count, entries);
+  }
+  if (first_names.empty() != last_names.empty()) {
+    fail("--first-names and --last-names go together: give both files or neither");
+  }
+}
 
 PhonebookGenerator::PhonebookGenerator(PhonebookParams params)
     : params_(validated(params)),
@@ -57,12 +57,8 @@ std::vector<SplitSpec> PhonebookGenerator::splits() const {
 }
 
 nlohmann::json PhonebookGenerator::parameters() const {
-  nlohmann::json p = {{"seed", params_.seed},
-                      {"entries", params_.entries},
-                      {"test_count", params_.test_count},
-                      {"control_count", params_.control_count},
-                      {"name_space", names_.description()},
-                      {"name_space_size", names_.size()}};
+  nlohmann::json p = manifest_parameters(params_);
+  p.update({{"name_space", names_.description()}, {"name_space_size", names_.size()}});
   return p;
 }
 

@@ -31,16 +31,8 @@ int shared_middles(const std::uint64_t* neighbours, std::size_t words, int a, in
 }  // namespace
 
 void TwoHopParams::validate() const {
-  constexpr std::uint64_t kMaxCount = 1'000'000'000;
-  if (train_count == 0) fail("--count must be at least 1");
-  if (train_count > kMaxCount) fail("--count must be at most 1e9, got {}", train_count);
-  if (test_count > kMaxCount) fail("--test-count must be at most 1e9, got {}", test_count);
-  if (vertices < 4) fail("--vertices must be at least 4 (two ends and two middles), got {}", vertices);
+  check_field_ranges(*this);
   if (vertices % 2 != 0) fail("--vertices must be even (half ends, half middles), got {}", vertices);
-  // The labels are the graph tasks' label tokens; past a few hundred vertices the prompt alone
-  // (|V|/2 x degree edges of 3 tokens) is longer than any model here reads.
-  if (vertices > 1024) fail("--vertices must be at most 1024, got {}", vertices);
-  if (degree < 0) fail("--degree must be positive (or 0 for --vertices / 8), got {}", degree);
   const int middles = vertices / 2;
   if (resolved_degree() > middles / 2) {
     fail(
@@ -65,14 +57,12 @@ std::vector<SplitSpec> TwoHopGenerator::splits() const {
 }
 
 nlohmann::json TwoHopGenerator::parameters() const {
-  return {{"seed", params_.seed},
-          {"train_count", params_.train_count},
-          {"test_count", params_.test_count},
-          {"vertices", params_.vertices},
-          {"degree", params_.resolved_degree()},
-          {"node_tokens", params_.vertices},  // what graph_format_of() reads
-          {"prompt_format", kGraphPromptFormat},
-          {"test_partition", kTestPartition}};
+  nlohmann::json p = manifest_parameters(params_);
+  p.update({{"degree", params_.resolved_degree()},
+            {"node_tokens", params_.vertices},  // what graph_format_of() reads
+            {"prompt_format", kGraphPromptFormat},
+            {"test_partition", kTestPartition}});
+  return p;
 }
 
 TwoHopSample TwoHopGenerator::sample(std::size_t split, std::uint64_t index) const {

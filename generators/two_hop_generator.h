@@ -7,8 +7,10 @@
 // graph tasks.
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 
 #include "generators/generator.h"
 #include "tasks/two_hop_task.h"
@@ -23,11 +25,31 @@ struct TwoHopParams {
   int degree = 0;     // middles per end; 0 = |V| / 8 (at least 1)
 
   void validate() const;  // lab::Error naming the flag
+  bool operator==(const TwoHopParams&) const = default;
   int resolved_degree() const { return degree > 0 ? degree : std::max(1, vertices / 8); }
   GraphFormat format() const { return {vertices, kGraphPromptFormat}; }
 };
 
 // One drawn problem, labels applied.
+// TwoHopParams' fields (core/fields.h): `lab gen two-hop` flags, preset keys, the dataset's identity
+// (with the degree resolved) and manifest.
+template <typename Params, typename Visit>
+requires std::same_as<std::remove_const_t<Params>, TwoHopParams>
+void visit_fields(Params& p, Visit&& visit) {
+  visit(p.train_count, kTrainCountField);
+  visit(p.test_count, kHeldOutCountField);
+  visit(p.seed, kSeedField);
+  // The labels are the graph tasks' label tokens; past a few hundred vertices the prompt alone
+  // (|V|/2 x degree edges of 3 tokens) is longer than any model here reads.
+  visit(p.vertices, Field("vertices",
+                          "|V|: vertex labels, half ends and half middles per example (even, 4 to 1024); the "
+                          "width knob")
+                        .at_least(4)
+                        .at_most(1024));
+  visit(p.degree, Field("degree", "Middles per end (at most --vertices / 4); 0 = --vertices / 8")
+                      .positive_or_zero("--vertices / 8"));
+}
+
 struct TwoHopSample {
   GraphQuestion question;     // every end-middle edge, shuffled and randomly oriented; s and t are ends
   std::optional<int> middle;  // the shared middle, or none

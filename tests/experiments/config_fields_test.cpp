@@ -1,6 +1,7 @@
-// Every field of ModelConfig and TrainConfig, walked through its one field list (core/fields.h), set
-// to a value other than its default and read back through config.json, a preset and the command line.
-// A field added to a list without a path through any of them fails here.
+// Every field of ModelConfig, TrainConfig and the generators' parameters, walked through its one field
+// list (core/fields.h), set to a value other than its default and read back through config.json (or
+// the dataset's identity and manifest), a preset and the command line. A field added to a list without
+// a path through any of them fails here.
 #include <fstream>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "cli/field_flags.h"
 #include "core/error.h"
 #include "experiments/preset.h"
+#include "generators/generator.h"
 #include "models/model_config_json.h"
 #include "tests/support/temp_dir.h"
 #include "trainer/train_config_json.h"
@@ -33,7 +35,8 @@ T other_value(const T& value, const Field& field) {
     return value == "cpu" ? "cuda" : "cpu";
   } else if constexpr (std::is_integral_v<T>) {
     const T doubled = value == 0 ? 1 : value * 2;
-    return field.range_error(doubled).empty() ? doubled : value + 1;
+    if (field.range_error(doubled).empty()) return doubled;
+    return field.range_error(value + 1).empty() ? value + 1 : value - 1;
   } else {
     return value == 0 ? (std::isfinite(field.highest()) ? field.highest() / 2 : 1.0) : value / 2;
   }
@@ -185,6 +188,68 @@ TEST(ConfigFields, EveryTrainFieldRoundTripsThroughJsonPresetsAndFlags) {
     TrainConfig expected = change.expected;
     expected.data_dir = "";  // the runner's
     EXPECT_EQ(p.runs[0].train, expected);
+  }
+}
+
+// The generator parameters of `task` that a [[tasks]] entry with only `task = ...` gives, then each
+// field changed alone: by its `lab gen` flag, by its preset key, and found under its key in the
+// dataset's identity (DataSpec::parameters) and manifest.
+template <typename Params>
+void expect_generator_fields_round_trip(TaskKind task, Params DataSpec::*params) {
+  test::TempDir dir;
+  const auto preset = [&](const std::string& keys) {
+    const auto file = dir / "task.toml";
+    std::ofstream(file) << fmt::format("[[tasks]]\ntask = \"{}\"\n{}\n[[models]]\nd_model = 16\n",
+                                       enum_name(task), keys);
+    const Preset p = load_preset(file);
+    EXPECT_EQ(p.runs.size(), 1u);
+    return p.runs.at(0).data;
+  };
+  const DataSpec base = preset("");
+  for (const Change<Params>& change : one_change_per_field(base.*params)) {
+    SCOPED_TRACE(fmt::format("{} {}", enum_name(task), change.key));
+
+    ASSERT_TRUE(change.on_command_line);
+    CLI::App app;
+    Params parsed = base.*params;
+    add_field_flags(&app, parsed, "Options");
+    std::vector<std::string> args(change.cli_args.rbegin(), change.cli_args.rend());
+    app.parse(args);
+    EXPECT_EQ(parsed, change.expected) << "flag " << change.flag;
+
+    if (!change.in_presets) continue;  // the phone book's name files: `lab gen` only
+    EXPECT_EQ(preset(change.key + " = " + change.toml_value).*params, change.expected);
+
+    DataSpec data = base;
+    data.*params = change.expected;
+    const std::string manifest_key = change.key == "count" ? "train_count" : change.key;
+    const nlohmann::json expected = fields_to_json(change.expected).at(change.key);
+    EXPECT_EQ(data.parameters().at(change.key), expected) << "the dataset's identity";
+    EXPECT_EQ(data.generator()->parameters().at(manifest_key), expected) << "the manifest";
+    EXPECT_NE(data.id(), base.id());
+  }
+}
+
+TEST(ConfigFields, EveryGeneratorFieldRoundTripsThroughFlagsPresetsAndTheDatasetsIdentity) {
+  expect_generator_fields_round_trip(TaskKind::shortest_path, &DataSpec::graph);
+  expect_generator_fields_round_trip(TaskKind::connectivity, &DataSpec::graph);
+  expect_generator_fields_round_trip(TaskKind::two_hop, &DataSpec::two_hop);
+  expect_generator_fields_round_trip(TaskKind::phonebook, &DataSpec::book);
+}
+
+TEST(ConfigFields, ATaskKeyOfAnotherTaskNamesTheTasksThatHaveIt) {
+  test::TempDir dir;
+  const auto file = dir / "task.toml";
+  std::ofstream(file) << "[[tasks]]\ntask = \"phonebook\"\ncount = 100\n\n[[models]]\nd_model = 16\n";
+  try {
+    load_preset(file);
+    ADD_FAILURE() << "count accepted in a phone book";
+  } catch (const Error& e) {
+    EXPECT_NE(
+        std::string(e.what()).find(
+            "'count' is a shortest-path, connectivity and two-hop key; task \"phonebook\" has no such key"),
+        std::string::npos)
+        << e.what();
   }
 }
 

@@ -228,7 +228,7 @@ TEST(Preset, TwoHopTasksTakeVerticesAndAnIntegerDegree) {
 TEST(PresetErrors, TwoHopKeysAndRanges) {
   std::string m = error_of(std::string("[[tasks]]\ntask = \"two-hop\"\nnodes_max = 10\n") + kModels);
   EXPECT_NE(m.find("bad.toml:3:"), std::string::npos) << m;
-  EXPECT_NE(m.find("'nodes_max' is a key of the random-graph tasks"), std::string::npos) << m;
+  EXPECT_NE(m.find("'nodes_max' is a shortest-path and connectivity key"), std::string::npos) << m;
   m = error_of(std::string("[[tasks]]\ntask = \"shortest-path\"\nvertices = 16\n") + kModels);
   EXPECT_NE(m.find("'vertices' is a two-hop key"), std::string::npos) << m;
   m = error_of(std::string("[[tasks]]\ntask = \"two-hop\"\nvertices = 17\n") + kModels);
