@@ -32,11 +32,6 @@ std::vector<std::string> entries(const fs::path& dir) {
   return names;
 }
 
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 std::string joined(const std::vector<std::string>& args) {
   std::string out;
   for (const std::string& a : args) out.append(a).append(" ");

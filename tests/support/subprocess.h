@@ -44,4 +44,10 @@ ProcessResult run_process(const std::string& program, const std::vector<std::str
 // run_process on the `lab` binary under test.
 ProcessResult run_lab(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
 
+// The arguments `a` followed by `b`: a command line put together from parts.
+inline std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 }  // namespace lab::test

@@ -65,14 +65,6 @@ WeightDifference weight_difference(Transformer& a, Transformer& b, Transformer& 
   return d;
 }
 
-bool same_weights(Transformer& a, Transformer& b) {
-  auto pb = b->named_parameters();
-  for (const auto& item : a->named_parameters()) {
-    if (!torch::equal(item.value(), pb[item.key()])) return false;
-  }
-  return true;
-}
-
 std::vector<nlohmann::json> metrics_lines(const fs::path& run, const char* key) {
   std::ifstream in(run / "metrics.jsonl");
   std::vector<nlohmann::json> lines;
@@ -127,13 +119,6 @@ std::map<int, pid_t> workers_of(pid_t launcher) {
   return workers;
 }
 
-std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
-  args.insert(args.end(), more.begin(), more.end());
-  return args;
-}
-
-const std::vector<std::string> kTinyModel = {"--d-model", "64", "--layers", "2", "--heads", "2"};
-
 class DataParallel : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -144,9 +129,9 @@ class DataParallel : public ::testing::Test {
   std::string book() const { return (dir_ / "book").string(); }
   std::string run(const std::string& name) const { return (dir_ / name).string(); }
   std::vector<std::string> train(const std::string& out, const std::string& steps) const {
-    return with({"-q", "train", "--data", book(), "--out", out, "--steps", steps, "--batch-size", "16",
-                 "--lr", "3e-3", "--warmup", "0.05", "--log-every", "1"},
-                kTinyModel);
+    return concat({"-q", "train", "--data", book(), "--out", out, "--steps", steps, "--batch-size", "16",
+                   "--lr", "3e-3", "--warmup", "0.05", "--log-every", "1"},
+                  kTinyModel);
   }
   TempDir dir_;
 };
@@ -170,10 +155,10 @@ TEST_F(DataParallel, TwoGlooWorkersReachTheWeightsOfOneWorkerWithTheSameGlobalBa
   for (const auto& [name, flags] : models) {
     SCOPED_TRACE(name);
     const std::string one = run(name + "_one"), two = run(name + "_two");
-    ProcessResult single = run_lab(with(with({"--threads", "1"}, train(one, "6")), flags));
+    ProcessResult single = run_lab(concat(concat({"--threads", "1"}, train(one, "6")), flags));
     ASSERT_EQ(single.exit_code, 0) << single.err;
     ProcessResult pair =
-        run_lab(with(with({"--threads", "2"}, train(two, "6")), with(flags, {"--nproc", "2"})));
+        run_lab(concat(concat({"--threads", "2"}, train(two, "6")), concat(flags, {"--nproc", "2"})));
     ASSERT_EQ(pair.exit_code, 0) << pair.err;
 
     Transformer a = load_run(one), b = load_run(two);
@@ -202,7 +187,7 @@ TEST_F(DataParallel, TwoGlooWorkersReachTheWeightsOfOneWorkerWithTheSameGlobalBa
 TEST_F(DataParallel, CtrlCStopsEveryWorkerRankZeroSavesAndResumeIsBitIdentical) {
   const std::string straight = run("straight"), stopped = run("stopped");
   auto args = [&](const std::string& out) {
-    return with(with({"--threads", "2"}, train(out, "100")), {"--nproc", "2", "--experts", "4"});
+    return concat(concat({"--threads", "2"}, train(out, "100")), {"--nproc", "2", "--experts", "4"});
   };
   ASSERT_EQ(run_lab(args(straight)).exit_code, 0);
 
@@ -239,7 +224,7 @@ TEST_F(DataParallel, CtrlCStopsEveryWorkerRankZeroSavesAndResumeIsBitIdentical) 
 
 TEST_F(DataParallel, AResumeUnderADifferentWorkerCountSaysItWillNotBeBitIdentical) {
   const std::string out = run("run");
-  ASSERT_EQ(run_lab(with({"--threads", "1"}, train(out, "4"))).exit_code, 0);
+  ASSERT_EQ(run_lab(concat({"--threads", "1"}, train(out, "4"))).exit_code, 0);
   // Pretend the run is unfinished (more steps) and continue it as two torchrun workers.
   nlohmann::json config = read_config(out);
   EXPECT_EQ(config.at("parallelism").at("workers"), 1);
@@ -262,9 +247,9 @@ TEST_F(DataParallel, AWorkerThatDiesMakesTheOtherExitWithAnErrorAtOnce) {
   const int port = free_port();
   const std::string out = run("run");
   // The timeout is long: the survivor must notice the closed connection, not wait it out.
-  RunningProcess rank0(LAB_BINARY, with({"--threads", "1"}, train(out, "100000")),
+  RunningProcess rank0(LAB_BINARY, concat({"--threads", "1"}, train(out, "100000")),
                        torchrun_env(0, port, "60"));
-  RunningProcess rank1(LAB_BINARY, with({"--threads", "1"}, train(out, "100000")),
+  RunningProcess rank1(LAB_BINARY, concat({"--threads", "1"}, train(out, "100000")),
                        torchrun_env(1, port, "60"));
   ASSERT_TRUE(wait_for_steps(out, 2, 60));
   kill(rank1.pid(), SIGKILL);
@@ -282,9 +267,9 @@ TEST_F(DataParallel, AWorkerThatDiesMakesTheOtherExitWithAnErrorAtOnce) {
 TEST_F(DataParallel, AWorkerThatHangsMakesTheOtherFailAfterTheTimeout) {
   const int port = free_port();
   const std::string out = run("run");
-  RunningProcess rank0(LAB_BINARY, with({"--threads", "1"}, train(out, "100000")),
+  RunningProcess rank0(LAB_BINARY, concat({"--threads", "1"}, train(out, "100000")),
                        torchrun_env(0, port, "5"));
-  RunningProcess rank1(LAB_BINARY, with({"--threads", "1"}, train(out, "100000")),
+  RunningProcess rank1(LAB_BINARY, concat({"--threads", "1"}, train(out, "100000")),
                        torchrun_env(1, port, "5"));
   ASSERT_TRUE(wait_for_steps(out, 2, 60));
   kill(rank1.pid(), SIGSTOP);  // alive, sockets open, silent
@@ -298,7 +283,8 @@ TEST_F(DataParallel, AWorkerThatHangsMakesTheOtherFailAfterTheTimeout) {
 
 TEST_F(DataParallel, TheLauncherStopsTheOtherWorkersAndNamesTheRankThatDied) {
   const std::string out = run("run");
-  RunningProcess launcher(LAB_BINARY, with(with({"--threads", "2"}, train(out, "100000")), {"--nproc", "2"}),
+  RunningProcess launcher(LAB_BINARY,
+                          concat(concat({"--threads", "2"}, train(out, "100000")), {"--nproc", "2"}),
                           {"LAB_DIST_TIMEOUT_S=60"});
   ASSERT_TRUE(wait_for_steps(out, 2, 60));
   std::map<int, pid_t> workers = workers_of(launcher.pid());
@@ -315,7 +301,7 @@ TEST_F(DataParallel, WorkersThatNeverMeetFailAfterTheTimeout) {
   // Rank 1 alone finds no store; rank 0 alone waits for a rank 1 that never comes.
   for (int rank : {1, 0}) {
     const auto start = std::chrono::steady_clock::now();
-    ProcessResult r = run_lab(with({"--threads", "1"}, train(run("run" + std::to_string(rank)), "5")),
+    ProcessResult r = run_lab(concat({"--threads", "1"}, train(run("run" + std::to_string(rank)), "5")),
                               torchrun_env(rank, free_port(), "1"));
     // Rank 1's address is the user's to fix (exit 2); rank 0 is fine but its peer never came (exit 1).
     EXPECT_EQ(r.exit_code, rank == 1 ? 2 : 1) << r.err;
@@ -334,9 +320,9 @@ TEST_F(DataParallel, WorkersThatDisagreeOnTheDatasetLeaveNoRunDirectory) {
   ASSERT_EQ(run_lab({"-q", "gen", "phonebook", "--entries", "67", "--seed", "9", "--out", other}).exit_code,
             0);
   const int port = free_port();
-  std::vector<std::string> rank1_args = with({"--threads", "1"}, train(out, "5"));
+  std::vector<std::string> rank1_args = concat({"--threads", "1"}, train(out, "5"));
   *std::find(rank1_args.begin(), rank1_args.end(), book()) = other;
-  RunningProcess rank0(LAB_BINARY, with({"--threads", "1"}, train(out, "5")), torchrun_env(0, port, "60"));
+  RunningProcess rank0(LAB_BINARY, concat({"--threads", "1"}, train(out, "5")), torchrun_env(0, port, "60"));
   RunningProcess rank1(LAB_BINARY, rank1_args, torchrun_env(1, port, "60"));
   ASSERT_TRUE(rank0.exited_within(60));
   ASSERT_TRUE(rank1.exited_within(60));
@@ -356,20 +342,20 @@ TEST_F(DataParallel, BadGroupSetupExitsTwoNamingIt) {
   const std::string out = run("run");
   const std::vector<std::string> group = {"WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=29999"};
   std::vector<Case> cases = {
-      {with(train(out, "5"), {"--nproc", "0"}), {}, "--nproc"},
-      {with(train(out, "5"), {"--nproc", "two"}), {}, "--nproc"},
-      {with(train(out, "5"), {"--nproc", "3"}), {}, "--batch-size"},
-      {with(train(out, "5"), {"--batch-size", "15"}), with(group, {"RANK=0"}), "--batch-size"},
+      {concat(train(out, "5"), {"--nproc", "0"}), {}, "--nproc"},
+      {concat(train(out, "5"), {"--nproc", "two"}), {}, "--nproc"},
+      {concat(train(out, "5"), {"--nproc", "3"}), {}, "--batch-size"},
+      {concat(train(out, "5"), {"--batch-size", "15"}), concat(group, {"RANK=0"}), "--batch-size"},
       {train(out, "5"), {"RANK=0", "WORLD_SIZE=2"}, "MASTER_ADDR"},
       {train(out, "5"), {"RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1"}, "MASTER_PORT"},
-      {train(out, "5"), with(group, {"RANK=2"}), "RANK=2 must be smaller than WORLD_SIZE=2"},
+      {train(out, "5"), concat(group, {"RANK=2"}), "RANK=2 must be smaller than WORLD_SIZE=2"},
       {train(out, "5"), {"RANK=0"}, "WORLD_SIZE"},
       {train(out, "5"), {"RANK=0", "WORLD_SIZE=zwei"}, "WORLD_SIZE"},
       {train(out, "5"),
        {"RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=99999"},
        "MASTER_PORT"},
-      {train(out, "5"), with(group, {"RANK=0", "LAB_DIST_TIMEOUT_S=soon"}), "LAB_DIST_TIMEOUT_S"},
-      {with(train(out, "5"), {"--nproc", "3"}), with(group, {"RANK=0"}), "--nproc"},
+      {train(out, "5"), concat(group, {"RANK=0", "LAB_DIST_TIMEOUT_S=soon"}), "LAB_DIST_TIMEOUT_S"},
+      {concat(train(out, "5"), {"--nproc", "3"}), concat(group, {"RANK=0"}), "--nproc"},
       {train(out, "5"),
        {"SLURM_PROCID=3", "SLURM_NTASKS=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=29999"},
        "SLURM_PROCID=3 must be smaller than SLURM_NTASKS=2"},
