@@ -1,7 +1,5 @@
 // `lab run PRESET`: the one-command experiment (experiments/runner.h).
 #include <algorithm>
-#include <cerrno>
-#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -12,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/runtime.h"
 #include "cli/validators.h"
+#include "core/environment.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "experiments/runner.h"
@@ -20,37 +19,27 @@
 namespace lab {
 namespace {
 
-// An environment variable as a whole number, or nullopt when it is unset or not one.
-std::optional<long> env_number(const char* name) {
-  const char* text = std::getenv(name);
-  if (text == nullptr || *text == '\0') return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  const long value = std::strtol(text, &end, 10);
-  if (*end != '\0' || errno != 0 || value < 0 || value > 1'000'000) return std::nullopt;
-  return value;
-}
-
 // --shard i/n, or auto: this task of a Slurm job array (sbatch --array=0-7 runs 8 shards).
 std::pair<int, int> parse_shard(const std::string& text) {
   if (text == "auto") {
-    const auto id = env_number("SLURM_ARRAY_TASK_ID");
-    const auto count = env_number("SLURM_ARRAY_TASK_COUNT");
+    constexpr long kMaxTasks = 1'000'000;
+    const auto id = env_integer("SLURM_ARRAY_TASK_ID", 0, kMaxTasks);
+    const auto count = env_integer("SLURM_ARRAY_TASK_COUNT", 1, kMaxTasks);
     if (!id || !count) {
       fail(
-          "--shard auto: SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT are not set (or not numbers): this "
-          "is "
-          "not a task of a Slurm job array (sbatch --array=0-N); pass --shard i/n instead");
+          "--shard auto: SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT are not set: this is not a task of a "
+          "Slurm job array (sbatch --array=0-N); pass --shard i/n instead");
     }
     // --array=MIN-MAX:STEP numbers its tasks MIN, MIN + STEP, ...
-    const long step = std::max(1L, env_number("SLURM_ARRAY_TASK_STEP").value_or(1));
-    const long offset = *id - env_number("SLURM_ARRAY_TASK_MIN").value_or(0);
+    const long step = env_integer("SLURM_ARRAY_TASK_STEP", 1, kMaxTasks).value_or(1);
+    const long offset = *id - env_integer("SLURM_ARRAY_TASK_MIN", 0, kMaxTasks).value_or(0);
     const long index = offset % step == 0 ? offset / step : -1;
-    if (*count < 1 || index < 0 || index >= *count) {
+    if (index < 0 || index >= *count) {
       fail(
           "--shard auto: array task {} of {} (SLURM_ARRAY_TASK_MIN {}, _STEP {}) is not one of the array's "
           "0..{}: use an array such as --array=0-{}, or pass --shard i/n",
-          *id, *count, env_number("SLURM_ARRAY_TASK_MIN").value_or(0), step, *count - 1, *count - 1);
+          *id, *count, env_integer("SLURM_ARRAY_TASK_MIN", 0, kMaxTasks).value_or(0), step, *count - 1,
+          *count - 1);
     }
     return {static_cast<int>(index), static_cast<int>(*count)};
   }

@@ -1,6 +1,5 @@
 #include "trainer/distributed.h"
 
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
@@ -19,6 +18,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include "core/environment.h"
 #include "core/error.h"
 
 namespace lab {
@@ -33,21 +33,6 @@ using Backend = c10d::ProcessGroup;
 #endif
 
 constexpr std::int64_t kBucketBytes = 25 << 20;  // DDP's default bucket size
-
-std::optional<std::string> env_text(const char* name) {
-  const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') return std::nullopt;
-  return std::string(value);
-}
-
-long env_integer(const char* name, const std::string& text, long min, long max) {
-  char* end = nullptr;
-  errno = 0;
-  const long value = std::strtol(text.c_str(), &end, 10);
-  if (errno != 0 || end == text.c_str() || *end != '\0' || value < min || value > max)
-    fail("{}={}: expected an integer in [{}, {}]", name, text, min, max);
-  return value;
-}
 
 // The message of a c10d failure without LibTorch's C++ backtrace.
 std::string describe(const std::exception& e) {

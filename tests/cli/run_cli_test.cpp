@@ -274,6 +274,10 @@ TEST(RunCli, OverridesChangeThePresetAndShardAutoNeedsASlurmArray) {
             std::string::npos)
       << r.err;
   r = run_lab({"run", preset.string(), "--dry-run", "--shard", "auto"},
+              {"SLURM_ARRAY_TASK_ID=3", "SLURM_ARRAY_TASK_COUNT=four"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("SLURM_ARRAY_TASK_COUNT=four: expected an integer"), std::string::npos) << r.err;
+  r = run_lab({"run", preset.string(), "--dry-run", "--shard", "auto"},
               {"SLURM_ARRAY_TASK_ID=7", "SLURM_ARRAY_TASK_COUNT=2", "SLURM_ARRAY_TASK_MIN=0"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("is not one of the array's 0..1"), std::string::npos) << r.err;
