@@ -1,19 +1,17 @@
 #include "core/json_file.h"
 
 #include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/read_file.h"
 
 namespace lab {
 
 nlohmann::json read_json_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) fail("{}: cannot open (missing or unreadable)", path.string());
-  std::stringstream text;
-  text << in.rdbuf();
+  const std::optional<std::string> text = read_file(path);
+  if (!text) fail("{}: cannot open (missing or unreadable)", path.string());
   try {
-    return nlohmann::json::parse(text.str());
+    return nlohmann::json::parse(*text);
   } catch (const nlohmann::json::exception& e) {
     fail("{}: not valid JSON ({})", path.string(), e.what());
   }

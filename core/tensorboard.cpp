@@ -8,6 +8,7 @@
 #include "core/build_info.h"
 #include "core/crc32c.h"
 #include "core/error.h"
+#include "core/read_file.h"
 
 namespace lab {
 // The helpers live in `tb` inside the anonymous namespace: in a unity build this file shares a
@@ -345,11 +346,9 @@ TensorBoardEvents parse_tensorboard_events(std::string_view bytes, const std::st
 }
 
 TensorBoardEvents read_tensorboard_events(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open the TensorBoard event file {}", path.string());
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail("cannot read the TensorBoard event file {}", path.string());
-  return parse_tensorboard_events(bytes, path.string());
+  const std::optional<std::string> bytes = read_file(path);
+  if (!bytes) fail("cannot read the TensorBoard event file {}", path.string());
+  return parse_tensorboard_events(*bytes, path.string());
 }
 
 }  // namespace lab

@@ -2,13 +2,13 @@
 
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "core/crc32c.h"
 #include "core/error.h"
+#include "core/read_file.h"
 #include "generators/dataset_format.h"
 #include "generators/dataset_writer.h"
 #include "generators/generator.h"
@@ -25,12 +25,10 @@ nlohmann::json read_manifest(const fs::path& dir) {
   if (!fs::is_directory(dir, ec))
     fail("{}: not a dataset directory (it does not exist or is not a directory)", dir.string());
   fs::path path = dir / kManifestFile;
-  std::ifstream in(path);
-  if (!in) fail("{}: missing; {} is not a complete dataset ({})", path.string(), dir.string(), kRegenerate);
-  std::stringstream text;
-  text << in.rdbuf();
+  const std::optional<std::string> text = read_file(path);
+  if (!text) fail("{}: missing; {} is not a complete dataset ({})", path.string(), dir.string(), kRegenerate);
   try {
-    return nlohmann::json::parse(text.str());
+    return nlohmann::json::parse(*text);
   } catch (const nlohmann::json::exception& e) {
     fail("{}: not valid JSON ({}); {}", path.string(), e.what(), kRegenerate);
   }

@@ -14,6 +14,7 @@
 #include "core/crc32c.h"
 #include "core/error.h"
 #include "core/json_file.h"
+#include "core/read_file.h"
 #include "core/run_files.h"
 #include "core/safetensors.h"
 #include "trainer/tensor_file.h"
@@ -103,9 +104,9 @@ Record read_record(const fs::path& checkpoint) {
 
 // The checkpoint's bytes, checked against its record's checksum.
 std::string verified_bytes(const fs::path& file, const Record& record) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) fail("{}: cannot open the checkpoint", file.string());
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::optional<std::string> read = read_file(file);
+  if (!read) fail("{}: cannot read the checkpoint", file.string());
+  std::string bytes = std::move(*read);
   if (!record.crc32c.empty()) {
     const std::string actual = fmt::format("{:08x}", crc32c(0, bytes.data(), bytes.size()));
     if (actual != record.crc32c) {

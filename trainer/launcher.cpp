@@ -23,6 +23,7 @@
 
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "core/read_file.h"
 
 extern char** environ;
 
@@ -39,8 +40,7 @@ extern "C" void on_launcher_signal(int signal) {
 
 // This process's argv, as the kernel recorded it.
 std::vector<std::string> own_command_line() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = read_file("/proc/self/cmdline").value_or("");
   std::vector<std::string> args;
   for (std::size_t start = 0; start < bytes.size();) {
     std::size_t end = bytes.find('\0', start);

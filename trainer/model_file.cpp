@@ -1,11 +1,9 @@
 #include "trainer/model_file.h"
 
-#include <fstream>
-#include <iterator>
-
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/json_file.h"
+#include "core/read_file.h"
 #include "core/run_files.h"
 #include "core/safetensors.h"
 #include "models/model_config_json.h"
@@ -25,12 +23,6 @@ ModelConfig model_config_of(const nlohmann::json& run_config, const std::string&
     fail("{}: not a run's config (no \"{}\" object)", source, run_files::config::kModel);
   }
   return model_config_from_json(run_config.at(run_files::config::kModel), source);
-}
-
-std::string read_bytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) fail("{}: cannot open the model file", file.string());
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 }  // namespace
@@ -71,7 +63,9 @@ void export_model(const fs::path& run_dir, const fs::path& checkpoint, const fs:
 }
 
 ModelFile load_model_file(const fs::path& file) {
-  const std::string bytes = read_bytes(file);
+  const std::optional<std::string> read = read_file(file);
+  if (!read) fail("{}: cannot read the model file", file.string());
+  const std::string& bytes = *read;
   const SafetensorsFile stored = parse_safetensors(bytes, file.string());
   auto format = stored.metadata.find("format");
   if (format == stored.metadata.end() || format->second != kModelFileFormat) {
