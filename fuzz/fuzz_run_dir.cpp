@@ -11,10 +11,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   lab::fuzz::write_files(dir, lab::fuzz::unpack(data, size, names));
   try {
     std::string note;
-    if (auto row = lab::read_run(dir, note)) {
-      for (std::size_t i = 0; i < lab::result_columns().size(); ++i) (void)lab::result_value(*row, i);
+    if (auto run = lab::read_run(dir, note)) {
+      for (std::size_t i = 0; i < lab::result_columns().size(); ++i) (void)lab::result_value(run->row, i);
     }
-    (void)lab::read_curve(dir / "metrics.jsonl");
   } catch (const lab::Error&) {
   }
   return 0;

@@ -29,23 +29,26 @@ ReportSummary build_report(const fs::path& dir, const ReportOptions& options) {
   ReportSummary summary;
   std::vector<ResultRow> rows;
   std::map<std::string, std::vector<CurvePoint>> curves;
+  std::map<std::string, std::vector<RouterPoint>> router_curves_by_run;
   std::set<std::string> seen;
   for (const fs::path& run_dir : find_runs(dir)) {
     std::string note;
-    auto row = read_run(run_dir, note);
-    if (!row) {
+    auto run = read_run(run_dir, note);
+    if (!run) {
       summary.notes.push_back(note);
       continue;
     }
-    if (!seen.insert(row->run_id).second) {
+    ResultRow& row = run->row;
+    if (!seen.insert(row.run_id).second) {
       summary.notes.push_back(
-          fmt::format("{}: skipped, another run has the same id {}", run_dir.string(), row->run_id));
+          fmt::format("{}: skipped, another run has the same id {}", run_dir.string(), row.run_id));
       continue;
     }
     // Relative to DIR, so the CSV is the same wherever the runs are copied to.
-    row->run_dir = run_dir.lexically_relative(dir).lexically_normal().string();
-    curves[row->run_id] = read_curve(run_dir / run_files::kMetrics);
-    rows.push_back(std::move(*row));
+    row.run_dir = run_dir.lexically_relative(dir).lexically_normal().string();
+    curves[row.run_id] = std::move(run->curve);
+    if (!run->router_curve.empty()) router_curves_by_run[row.run_id] = std::move(run->router_curve);
+    rows.push_back(std::move(row));
   }
 
   ResultsDatabase db(dir / "results.sqlite");
@@ -94,8 +97,7 @@ ReportSummary build_report(const fs::path& dir, const ReportOptions& options) {
       summary.notes.push_back(std::move(note));
     std::vector<RouterCurve> router_curves;
     for (const ResultRow& r : rows) {
-      if (r.ffn == "moe")
-        router_curves.push_back({&r, read_router_curve(dir / r.run_dir / run_files::kMetrics)});
+      if (r.ffn == "moe") router_curves.push_back({&r, std::move(router_curves_by_run[r.run_id])});
     }
     for (std::string& note : render_router_plots(dir / "plots", router_curves))
       summary.notes.push_back(std::move(note));

@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace lab {
 
 // One probed run, as stored. Missing values (a metric another task has) are nullopt.
@@ -56,11 +58,11 @@ struct RouterPoint {
   std::vector<double> imbalance;                  // [layer]
 };
 
-// The router windows of metrics.jsonl, in step order; empty for a dense run or a missing file.
-std::vector<RouterPoint> read_router_curve(const std::filesystem::path& metrics_jsonl);
+// The router windows of metrics.jsonl's lines, in step order; empty for a dense run.
+std::vector<RouterPoint> read_router_curve(const std::vector<nlohmann::json>& metrics_lines);
 
-// metrics.jsonl -> one point per logged step, in step order; empty if the file is missing.
-std::vector<CurvePoint> read_curve(const std::filesystem::path& metrics_jsonl);
+// metrics.jsonl's lines -> one point per logged step, in step order.
+std::vector<CurvePoint> read_curve(const std::vector<nlohmann::json>& metrics_lines);
 
 // A run's row and its curve, for the plots and the granularity analysis.
 struct RunCurve {
@@ -76,9 +78,16 @@ std::string result_value(const ResultRow& row, std::size_t column);
 // text. lab::Error naming the file for a missing file or a row with the wrong number of fields.
 std::vector<std::map<std::string, std::string>> read_results_csv(const std::filesystem::path& file);
 
+// One run as `lab report` reads it: its row, and the curves of its metrics.jsonl (read once).
+struct RunRecord {
+  ResultRow row;
+  std::vector<CurvePoint> curve;          // one point per logged step; empty without metrics.jsonl
+  std::vector<RouterPoint> router_curve;  // an MoE's router windows
+};
+
 // Reads one run directory (config.json, probe.json, metrics.jsonl, run.json if the runner wrote it);
-// nullopt with `note` set if it is not probed yet.
-std::optional<ResultRow> read_run(const std::filesystem::path& run_dir, std::string& note);
+// nullopt with `note` set if it is not probed yet, unfinished or damaged.
+std::optional<RunRecord> read_run(const std::filesystem::path& run_dir, std::string& note);
 
 struct ReportOptions {
   bool plots = true;

@@ -82,11 +82,10 @@ std::vector<fs::path> find_runs(const fs::path& dir) {
   return runs;
 }
 
-std::vector<CurvePoint> read_curve(const fs::path& file) {
+std::vector<CurvePoint> read_curve(const std::vector<Json>& metrics_lines) {
   std::map<std::int64_t, CurvePoint> by_step;
-  if (!fs::exists(file)) return {};
   const double nan = std::nan("");
-  for (const Json& line : read_jsonl_file(file)) {
+  for (const Json& line : metrics_lines) {
     auto step = number(line, run_files::metrics::kStep);
     if (!step) continue;
     auto [it, inserted] =
@@ -102,11 +101,10 @@ std::vector<CurvePoint> read_curve(const fs::path& file) {
   return curve;
 }
 
-std::vector<RouterPoint> read_router_curve(const fs::path& file) {
+std::vector<RouterPoint> read_router_curve(const std::vector<Json>& metrics_lines) {
   namespace metric = run_files::metrics;
   std::vector<RouterPoint> curve;
-  if (!fs::exists(file)) return curve;
-  for (const Json& line : read_jsonl_file(file)) {
+  for (const Json& line : metrics_lines) {
     auto step = number(line, metric::kStep);
     auto tokens = number(line, metric::kTokens);
     if (!step || !tokens || !line.contains(metric::kRouter) || !line.at(metric::kRouter).is_array()) continue;
@@ -124,7 +122,7 @@ std::vector<RouterPoint> read_router_curve(const fs::path& file) {
   return curve;
 }
 
-std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
+std::optional<RunRecord> read_run(const fs::path& run_dir, std::string& note) {
   namespace cfg = run_files::config;
   namespace info_key = run_files::run_info;
   namespace metric = run_files::metrics;
@@ -201,8 +199,8 @@ std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
     // The last training line and the last held-out loss of metrics.jsonl. The trainer ends every run
     // with a held-out loss at its last step: a file without one was cut short.
     std::optional<double> eval_step;
+    std::vector<Json> lines;
     if (fs::exists(run_dir / run_files::kMetrics)) {
-      std::vector<Json> lines;
       try {
         lines = read_jsonl_file(run_dir / run_files::kMetrics);
       } catch (const Error& e) {
@@ -243,7 +241,7 @@ std::optional<ResultRow> read_run(const fs::path& run_dir, std::string& note) {
         per_token && r.tokens) {
       r.train_flops = *per_token * *r.tokens;
     }
-    return r;
+    return RunRecord{std::move(r), read_curve(lines), read_router_curve(lines)};
   } catch (const Json::exception& e) {
     note =
         fmt::format("{}: skipped, config.json or probe.json lacks a field ({})", run_dir.string(), e.what());

@@ -1,6 +1,6 @@
 #pragma once
-// Finding run directories under a report directory (read_run and read_curve, which read one, are
-// declared in results/report.h).
+// Finding run directories under a report directory (read_run, which reads one, is declared in
+// results/report.h).
 
 #include <filesystem>
 #include <vector>

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include "core/json_file.h"
 #include "tests/support/temp_dir.h"
 
 namespace lab {
@@ -245,11 +246,11 @@ TEST(Report, RouterFiguresAndProbeCurvesFromMetrics) {
   EXPECT_EQ(s.rows[0].router_imbalance, 2.0);        // the larger layer's, of the last window
   EXPECT_EQ(s.rows[0].router_idle_experts, 2.0);     // summed over the layers
   EXPECT_DOUBLE_EQ(*s.rows[0].router_entropy, 0.9);  // their mean
-  const std::vector<CurvePoint> curve = read_curve(dir / "runs/c/metrics.jsonl");
+  const std::vector<CurvePoint> curve = read_curve(read_jsonl_file(dir / "runs/c/metrics.jsonl"));
   ASSERT_EQ(curve.size(), 2u);
   EXPECT_EQ(curve[0].probe_accuracy, 0.125);
   EXPECT_EQ(curve[1].probe_accuracy, 0.5);
-  const std::vector<RouterPoint> router = read_router_curve(dir / "runs/c/metrics.jsonl");
+  const std::vector<RouterPoint> router = read_router_curve(read_jsonl_file(dir / "runs/c/metrics.jsonl"));
   ASSERT_EQ(router.size(), 2u);
   EXPECT_EQ(router[1].expert_share.size(), 2u);
   EXPECT_EQ(router[1].imbalance, (std::vector<double>{2.0, 1.6}));
