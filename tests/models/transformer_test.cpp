@@ -1,15 +1,18 @@
-// The whole model: shapes, causality, the KV-cache forward against the full one, bf16 autocast.
+// The whole model: attention and RoPE against their definitions, shapes, causality, the KV-cache
+// forward against the full one, bf16 autocast.
 #include "models/transformer.h"
 
 #include <cmath>
 #include <complex>
 #include <map>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "models/attention.h"
 #include "models/autocast.h"
+#include "models/kernels.h"
 
 namespace lab {
 namespace {
@@ -64,6 +67,95 @@ TEST(Rope, IsAComplexRotationByPositionTimesFrequency) {
 // input width: d_model for embeddings, projections, the router and the experts' first matrices; the
 // hidden width for the second FFN matrix, dense or expert. The fan-ins are written out here by role,
 // not read from the tensors' shapes, with hidden widths unlike d_model so a wrong side shows.
+// The attention module (fused kernel and plain composition) against causal attention written out as
+// scalar loops in double: per batch row, head and query, the scores against every earlier key, their
+// softmax, the weighted values; RoPE as the rotation of each pair (e, e + Dh/2) by position x
+// 10000^(-2e/Dh). Nothing of LibTorch's but the weights and the input.
+std::vector<double> naive_attention(const CausalSelfAttention& attention, const torch::Tensor& x) {
+  const std::int64_t b_n = x.size(0), t_n = x.size(1), d = x.size(2), heads = attention->heads;
+  const std::int64_t dh = d / heads, half = dh / 2;
+  const torch::Tensor w_qkv = attention->qkv->weight.to(torch::kFloat64).contiguous();  // [3D, D]
+  const torch::Tensor w_out = attention->proj->weight.to(torch::kFloat64).contiguous();
+  const torch::Tensor xd = x.to(torch::kFloat64).contiguous();
+  const double* wq = w_qkv.data_ptr<double>();
+  const double* wo = w_out.data_ptr<double>();
+  const double* xs = xd.data_ptr<double>();
+  std::vector<double> out(static_cast<std::size_t>(b_n * t_n * d));
+  for (std::int64_t b = 0; b < b_n; ++b) {
+    // packed[t][r]: row r of the qkv projection (q, k, v for every head) of position t, rotated.
+    std::vector<std::vector<double>> packed(t_n, std::vector<double>(3 * d));
+    for (std::int64_t t = 0; t < t_n; ++t) {
+      for (std::int64_t r = 0; r < 3 * d; ++r) {
+        double sum = 0;
+        for (std::int64_t i = 0; i < d; ++i) sum += wq[r * d + i] * xs[(b * t_n + t) * d + i];
+        packed[t][r] = sum;
+      }
+      if (!attention->rope) continue;
+      for (std::int64_t part = 0; part < 2; ++part) {  // q and k
+        for (std::int64_t h = 0; h < heads; ++h) {
+          double* head = &packed[t][part * d + h * dh];
+          for (std::int64_t e = 0; e < half; ++e) {
+            const double angle = static_cast<double>(t) * std::pow(10000.0, -2.0 * e / dh);
+            const double x1 = head[e], x2 = head[e + half];
+            head[e] = x1 * std::cos(angle) - x2 * std::sin(angle);
+            head[e + half] = x2 * std::cos(angle) + x1 * std::sin(angle);
+          }
+        }
+      }
+    }
+    for (std::int64_t t = 0; t < t_n; ++t) {
+      std::vector<double> y(d, 0.0);  // the heads' outputs, concatenated
+      for (std::int64_t h = 0; h < heads; ++h) {
+        std::vector<double> scores(t + 1);
+        double most = -INFINITY;
+        for (std::int64_t j = 0; j <= t; ++j) {
+          double dot = 0;
+          for (std::int64_t e = 0; e < dh; ++e) dot += packed[t][h * dh + e] * packed[j][d + h * dh + e];
+          scores[j] = dot / std::sqrt(static_cast<double>(dh));
+          most = std::max(most, scores[j]);
+        }
+        double total = 0;
+        for (double& score : scores) total += score = std::exp(score - most);
+        for (std::int64_t j = 0; j <= t; ++j) {
+          for (std::int64_t e = 0; e < dh; ++e)
+            y[h * dh + e] += scores[j] / total * packed[j][2 * d + h * dh + e];
+        }
+      }
+      for (std::int64_t r = 0; r < d; ++r) {
+        double sum = 0;
+        for (std::int64_t i = 0; i < d; ++i) sum += wo[r * d + i] * y[i];
+        out[(b * t_n + t) * d + r] = sum;
+      }
+    }
+  }
+  return out;
+}
+
+TEST(Attention, EqualsANaivePerHeadLoopWithEitherKernels) {
+  for (PositionKind positions : {PositionKind::rope, PositionKind::learned}) {
+    for (Kernels kind : {Kernels::fused, Kernels::reference}) {
+      SCOPED_TRACE(::testing::Message() << (positions == PositionKind::rope ? "rope" : "no rope") << ", "
+                                        << (kind == Kernels::fused ? "fused" : "reference"));
+      KernelsGuard guard(kind);
+      ModelConfig c = tiny(FfnKind::dense, positions);
+      c.d_model = 24;
+      c.heads = 3;  // Dh = 8
+      torch::manual_seed(5);
+      CausalSelfAttention attention(c);
+      const torch::Tensor x = torch::randn({2, 9, c.d_model});
+      const torch::Tensor y = attention(x).contiguous();
+      const std::vector<double> expected = naive_attention(attention, x);
+      ASSERT_EQ(static_cast<std::size_t>(y.numel()), expected.size());
+      double worst = 0, scale = 0;
+      for (std::size_t i = 0; i < expected.size(); ++i) {
+        worst = std::max(worst, std::abs(y.data_ptr<float>()[i] - expected[i]));
+        scale = std::max(scale, std::abs(expected[i]));
+      }
+      EXPECT_LT(worst, 1e-5 * scale) << "largest output " << scale;
+    }
+  }
+}
+
 TEST(Transformer, InitialisesEveryMatrixFromItsInputWidth) {
   const std::int64_t d = 32, hidden = 128;
   for (FfnKind ffn : {FfnKind::dense, FfnKind::moe}) {
