@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/model_flags.h"
 #include "core/error.h"
+#include "core/field_json.h"
 #include "models/accounting.h"
 #include "models/model_config_json.h"
 
@@ -81,21 +82,9 @@ Command add_model_info_command(CLI::App& app, const GlobalOptions& global) {
             }
             nlohmann::json j;
             j["config"] = model_config_to_json(c);
-            j["parameters"] = {{"total", p.total},
-                               {"embedding", p.embedding},
-                               {"non_embedding", p.non_embedding},
-                               {"active", p.active},
-                               {"active_non_embedding", p.active_non_embedding},
-                               {"router", p.router},
-                               {"experts", p.experts}};
-            j["flops_per_token"] = {{"seq_len", seq_len},
-                                    {"attention_projections", f.attention_projections},
-                                    {"attention_scores", f.attention_scores},
-                                    {"ffn", f.ffn},
-                                    {"routing", f.routing},
-                                    {"head", f.head},
-                                    {"forward", f.forward},
-                                    {"training", f.training}};
+            j["parameters"] = fields_to_json(p);
+            j["flops_per_token"] = fields_to_json(f);
+            j["flops_per_token"]["seq_len"] = seq_len;
             std::cout << j.dump(2) << '\n';
           }};
 }

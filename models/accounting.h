@@ -12,8 +12,11 @@
 //   is applied after), so they grow with seq_len. Norms, softmax, activations and the dispatch copies
 //   are not counted.
 
+#include <concepts>
 #include <cstdint>
+#include <type_traits>
 
+#include "core/fields.h"
 #include "models/model_config.h"
 
 namespace lab {
@@ -38,6 +41,31 @@ struct FlopCounts {
   double forward = 0;                // the sum of the above
   double training = 0;               // forward + backward = 3 * forward
 };
+
+// The counts' fields (core/fields.h): their keys in `lab model-info --json` and probe.json.
+template <typename Counts, typename Visit>
+requires std::same_as<std::remove_const_t<Counts>, ParameterCounts>
+void visit_fields(Counts& p, Visit&& visit) {
+  visit(p.total, Field("total", "Every parameter of the built model"));
+  visit(p.embedding, Field("embedding", "Token embedding, learned positions and output head"));
+  visit(p.non_embedding, Field("non_embedding", "total - embedding (N of the fine-grained scaling law)"));
+  visit(p.active, Field("active", "Parameters one token uses"));
+  visit(p.active_non_embedding, Field("active_non_embedding", "active - embedding"));
+  visit(p.router, Field("router", "Router matrices of all MoE layers"));
+  visit(p.experts, Field("experts", "All experts' matrices of all MoE layers"));
+}
+
+template <typename Counts, typename Visit>
+requires std::same_as<std::remove_const_t<Counts>, FlopCounts>
+void visit_fields(Counts& f, Visit&& visit) {
+  visit(f.attention_projections, Field("attention_projections", "Forward: q, k, v and output projections"));
+  visit(f.attention_scores, Field("attention_scores", "Forward: q k^T and att v"));
+  visit(f.ffn, Field("ffn", "Forward: the dense FFN or the active experts"));
+  visit(f.routing, Field("routing", "Forward: router logits"));
+  visit(f.head, Field("head", "Forward: output head"));
+  visit(f.forward, Field("forward", "The forward pass"));
+  visit(f.training, Field("training", "Forward + backward"));
+}
 
 ParameterCounts count_parameters(const ModelConfig& config);
 FlopCounts count_flops(const ModelConfig& config, std::int64_t seq_len);

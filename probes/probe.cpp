@@ -6,6 +6,7 @@
 #include "core/atomic_file.h"
 #include "core/build_info.h"
 #include "core/error.h"
+#include "core/field_json.h"
 #include "core/json_file.h"
 #include "core/run_files.h"
 #include "models/accounting.h"
@@ -89,12 +90,7 @@ nlohmann::json router_statistics(const RouterTally& tally) {
 
 nlohmann::json probe_model(Transformer& model, const Dataset& data, const ProbeOptions& options,
                            std::vector<nlohmann::json>* predictions) {
-  const ParameterCounts params = count_parameters(model->config());
-  const nlohmann::json parameters = {{"total", params.total},
-                                     {"active", params.active},
-                                     {"non_embedding", params.non_embedding},
-                                     {"active_non_embedding", params.active_non_embedding},
-                                     {"embedding", params.embedding}};
+  const nlohmann::json parameters = fields_to_json(count_parameters(model->config()));
   const auto start = std::chrono::steady_clock::now();
   RouterTally tally;
   nlohmann::json result;
