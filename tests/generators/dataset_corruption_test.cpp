@@ -15,8 +15,8 @@ namespace lab {
 namespace {
 
 namespace fs = std::filesystem;
-using test::read_bytes;
-using test::write_bytes;
+using test::read_text;
+using test::write_text;
 
 // A fresh small connectivity dataset in its own temporary directory.
 class CorruptDataset : public ::testing::Test {
@@ -71,12 +71,12 @@ class CorruptDataset : public ::testing::Test {
 
   void edit_record(const std::string& split, std::uint64_t record, std::uint64_t offset, std::uint32_t length,
                    std::uint32_t prompt_length) const {
-    std::string bytes = read_bytes(file(split + ".index"));
+    std::string bytes = read_text(file(split + ".index"));
     ASSERT_LE((record + 1) * 16, bytes.size());
     std::memcpy(bytes.data() + record * 16, &offset, 8);
     std::memcpy(bytes.data() + record * 16 + 8, &length, 4);
     std::memcpy(bytes.data() + record * 16 + 12, &prompt_length, 4);
-    write_bytes(file(split + ".index"), bytes);
+    write_text(file(split + ".index"), bytes);
   }
 
   struct Record {
@@ -84,7 +84,7 @@ class CorruptDataset : public ::testing::Test {
     std::uint32_t length, prompt_length;
   };
   Record record(const std::string& split, std::uint64_t i) const {
-    std::string bytes = read_bytes(file(split + ".index"));
+    std::string bytes = read_text(file(split + ".index"));
     Record r{};
     std::memcpy(&r.offset, bytes.data() + i * 16, 8);
     std::memcpy(&r.length, bytes.data() + i * 16 + 8, 4);
@@ -103,51 +103,51 @@ TEST_F(CorruptDataset, IntactDatasetOpensAndVerifies) {
 
 TEST_F(CorruptDataset, TruncatedTokenFileIsReportedOnOpen) {
   for (std::size_t cut : {1u, 2u, 1000u}) {
-    std::string bytes = read_bytes(file("train.tokens"));
-    write_bytes(file("train.tokens"), bytes.substr(0, bytes.size() - cut));
+    std::string bytes = read_text(file("train.tokens"));
+    write_text(file("train.tokens"), bytes.substr(0, bytes.size() - cut));
     expect_open_fails("train.tokens", "bytes");
-    write_bytes(file("train.tokens"), bytes);
+    write_text(file("train.tokens"), bytes);
   }
-  write_bytes(file("test.tokens"), "");
+  write_text(file("test.tokens"), "");
   expect_open_fails("test.tokens", "truncated");
 }
 
 TEST_F(CorruptDataset, TruncatedOrExtendedIndexIsReportedOnOpen) {
-  std::string bytes = read_bytes(file("train.index"));
-  write_bytes(file("train.index"), bytes.substr(0, bytes.size() - 16));
+  std::string bytes = read_text(file("train.index"));
+  write_text(file("train.index"), bytes.substr(0, bytes.size() - 16));
   expect_open_fails("train.index", "bytes");
-  write_bytes(file("train.index"), bytes.substr(0, bytes.size() - 3));
+  write_text(file("train.index"), bytes.substr(0, bytes.size() - 3));
   expect_open_fails("train.index", "bytes");
-  write_bytes(file("train.index"), bytes + std::string(16, '\0'));
+  write_text(file("train.index"), bytes + std::string(16, '\0'));
   expect_open_fails("train.index", "bytes");
 }
 
 TEST_F(CorruptDataset, FlippedTokenByteIsCaughtByTheChecksum) {
-  std::string bytes = read_bytes(file("train.tokens"));
+  std::string bytes = read_text(file("train.tokens"));
   // Flip the low bit of a label token in the middle: still a valid token id, so only the checksum sees it.
   std::size_t at = bytes.size() / 2 & ~std::size_t{1};
   while (static_cast<unsigned char>(bytes[at]) < 8) at += 2;
   bytes[at] = static_cast<char>(bytes[at] ^ 1);
-  write_bytes(file("train.tokens"), bytes);
+  write_text(file("train.tokens"), bytes);
   expect_checksum_fails("train.tokens");
 }
 
 TEST_F(CorruptDataset, TokenOutsideTheVocabularyIsReportedOnOpen) {
-  std::string bytes = read_bytes(file("test.tokens"));
+  std::string bytes = read_text(file("test.tokens"));
   bytes[bytes.size() - 1] = static_cast<char>(0xFF);  // the high byte of the last token: id >= 65280
-  write_bytes(file("test.tokens"), bytes);
+  write_text(file("test.tokens"), bytes);
   expect_open_fails("test.tokens", "vocabulary");
 }
 
 TEST_F(CorruptDataset, FlippedIndexByteIsReportedOnOpenOrByTheChecksum) {
-  const std::string original = read_bytes(file("train.index"));
+  const std::string original = read_text(file("train.index"));
   // Every single-bit flip in the first records: either opening rejects the index, or (a flip that keeps
   // the records consistent cannot exist here, since offsets are contiguous) the checksum does.
   for (std::size_t byte = 0; byte < 48; ++byte) {
     for (int bit : {0, 3, 7}) {
       std::string bytes = original;
       bytes[byte] = static_cast<char>(bytes[byte] ^ (1 << bit));
-      write_bytes(file("train.index"), bytes);
+      write_text(file("train.index"), bytes);
       std::string message = error(true);
       EXPECT_NE(message.find(file("train.index").string()), std::string::npos)
           << "byte " << byte << " bit " << bit << ": '" << message << "'";
@@ -156,7 +156,7 @@ TEST_F(CorruptDataset, FlippedIndexByteIsReportedOnOpenOrByTheChecksum) {
 }
 
 TEST_F(CorruptDataset, IndexRecordsOutOfBoundsAreReportedOnOpen) {
-  const std::string original = read_bytes(file("train.index"));
+  const std::string original = read_text(file("train.index"));
   const Record first = record("train", 0), last = record("train", 255);
   const std::uint64_t tokens = last.offset + last.length;
   struct Case {
@@ -179,7 +179,7 @@ TEST_F(CorruptDataset, IndexRecordsOutOfBoundsAreReportedOnOpen) {
     std::string message = error(false);
     EXPECT_NE(message.find(file("train.index").string()), std::string::npos)
         << "record " << c.i << " offset " << c.offset << " length " << c.length << ": '" << message << "'";
-    write_bytes(file("train.index"), original);
+    write_text(file("train.index"), original);
   }
 }
 
@@ -192,37 +192,37 @@ TEST_F(CorruptDataset, ExampleWithoutAnAnswerIsReportedOnOpen) {
 }
 
 TEST_F(CorruptDataset, EditedManifestFailsItsChecksum) {
-  nlohmann::json manifest = nlohmann::json::parse(read_bytes(file("manifest.json")));
+  nlohmann::json manifest = nlohmann::json::parse(read_text(file("manifest.json")));
   manifest["splits"]["train"]["count"] = 255;
-  write_bytes(file("manifest.json"), manifest.dump(2));
+  write_text(file("manifest.json"), manifest.dump(2));
   expect_open_fails("manifest.json", "checksum");
 
-  manifest = nlohmann::json::parse(read_bytes(file("manifest.json")));
+  manifest = nlohmann::json::parse(read_text(file("manifest.json")));
   manifest["splits"]["train"]["count"] = 256;
   manifest["parameters"]["seed"] = 6;
-  write_bytes(file("manifest.json"), manifest.dump(2));
+  write_text(file("manifest.json"), manifest.dump(2));
   expect_open_fails("manifest.json", "checksum");
 }
 
 TEST_F(CorruptDataset, ReformattedManifestStillOpens) {
   // The checksum covers the content, not the whitespace.
-  nlohmann::json manifest = nlohmann::json::parse(read_bytes(file("manifest.json")));
-  write_bytes(file("manifest.json"), manifest.dump(7));
+  nlohmann::json manifest = nlohmann::json::parse(read_text(file("manifest.json")));
+  write_text(file("manifest.json"), manifest.dump(7));
   EXPECT_EQ(error(true), "");
 }
 
 TEST_F(CorruptDataset, ManifestThatIsNotJsonOrMissesFieldsIsReported) {
-  std::string text = read_bytes(file("manifest.json"));
-  write_bytes(file("manifest.json"), text.substr(0, text.size() / 2));
+  std::string text = read_text(file("manifest.json"));
+  write_text(file("manifest.json"), text.substr(0, text.size() / 2));
   expect_open_fails("manifest.json", "JSON");
-  write_bytes(file("manifest.json"), "[1, 2, 3]");
+  write_text(file("manifest.json"), "[1, 2, 3]");
   expect_open_fails("manifest.json", "manifest");
-  write_bytes(file("manifest.json"), "");
+  write_text(file("manifest.json"), "");
   expect_open_fails("manifest.json", "JSON");
 
   nlohmann::json manifest = nlohmann::json::parse(text);
   manifest.erase("manifest_crc32c");
-  write_bytes(file("manifest.json"), manifest.dump());
+  write_text(file("manifest.json"), manifest.dump());
   expect_open_fails("manifest.json", "missing");
 }
 
@@ -230,36 +230,36 @@ TEST_F(CorruptDataset, AManifestWithoutAFileChecksumIsReportedOnOpen) {
   // Found by fuzz_dataset: with the manifest's own checksum recomputed, a split file without its
   // "crc32c" opened, and verify_checksums() then threw a JSON exception (an internal error, exit 1).
   for (const char* kind : {"tokens", "index"}) {
-    nlohmann::json manifest = nlohmann::json::parse(read_bytes(file("manifest.json")));
+    nlohmann::json manifest = nlohmann::json::parse(read_text(file("manifest.json")));
     manifest["splits"]["test"]["files"][kind].erase("crc32c");
     manifest["manifest_crc32c"] = manifest_checksum(manifest);
-    write_bytes(file("manifest.json"), manifest.dump(2));
+    write_text(file("manifest.json"), manifest.dump(2));
     expect_open_fails("manifest.json", "missing or has the wrong type");
     manifest["splits"]["test"]["files"][kind]["crc32c"] = 7;  // not a string
     manifest["manifest_crc32c"] = manifest_checksum(manifest);
-    write_bytes(file("manifest.json"), manifest.dump(2));
+    write_text(file("manifest.json"), manifest.dump(2));
     expect_open_fails("manifest.json", "missing or has the wrong type");
   }
 }
 
 TEST_F(CorruptDataset, ManifestThatLiesConsistentlyIsCaughtByTheFileChecks) {
   // Someone edits the manifest and recomputes its checksum: the data files no longer agree with it.
-  nlohmann::json manifest = nlohmann::json::parse(read_bytes(file("manifest.json")));
+  nlohmann::json manifest = nlohmann::json::parse(read_text(file("manifest.json")));
   manifest["splits"]["train"]["tokens"] = manifest["splits"]["train"]["tokens"].get<std::uint64_t>() + 1;
   manifest["manifest_crc32c"] = manifest_checksum(manifest);
-  write_bytes(file("manifest.json"), manifest.dump(2));
+  write_text(file("manifest.json"), manifest.dump(2));
   expect_open_fails("train.tokens", "bytes");
 
   manifest["splits"]["train"]["tokens"] = manifest["splits"]["train"]["tokens"].get<std::uint64_t>() - 1;
   manifest["splits"]["train"]["count"] = (1ULL << 60) + 256;  // count * 16 wraps around to the real size
   manifest["manifest_crc32c"] = manifest_checksum(manifest);
-  write_bytes(file("manifest.json"), manifest.dump(2));
+  write_text(file("manifest.json"), manifest.dump(2));
   expect_open_fails("train.index", "bytes");
 
   manifest["splits"]["train"]["count"] = 256;
   manifest["splits"]["train"]["files"]["index"]["crc32c"] = "00000000";
   manifest["manifest_crc32c"] = manifest_checksum(manifest);
-  write_bytes(file("manifest.json"), manifest.dump(2));
+  write_text(file("manifest.json"), manifest.dump(2));
   expect_checksum_fails("train.index");
 }
 

@@ -21,7 +21,7 @@ namespace lab {
 namespace {
 
 namespace fs = std::filesystem;
-using test::read_bytes;
+using test::read_text;
 using test::TempDir;
 
 nlohmann::json write(const Generator& generator, const fs::path& out, int threads) {
@@ -42,7 +42,7 @@ std::vector<std::string> file_names(const fs::path& dir) {
 void expect_identical_directories(const fs::path& a, const fs::path& b) {
   ASSERT_EQ(file_names(a), file_names(b));
   for (const std::string& name : file_names(a)) {
-    EXPECT_TRUE(read_bytes(a / name) == read_bytes(b / name))
+    EXPECT_TRUE(read_text(a / name) == read_text(b / name))
         << name << " differs between " << a << " and " << b;
   }
 }
@@ -157,8 +157,8 @@ TEST(DatasetWriter, DifferentSeedsGiveDifferentFiles) {
   }
   for (const char* task : {"sp", "p"}) {
     for (const char* file : {"train.tokens", "test.tokens"}) {
-      EXPECT_NE(read_bytes(tmp / fmt::format("{}7", task) / file),
-                read_bytes(tmp / fmt::format("{}8", task) / file))
+      EXPECT_NE(read_text(tmp / fmt::format("{}7", task) / file),
+                read_text(tmp / fmt::format("{}8", task) / file))
           << task << " " << file;
     }
   }
@@ -236,7 +236,7 @@ TEST(DatasetWriter, ManifestRecordsSizesChecksumsParametersAndVocabulary) {
   TempDir tmp;
   GraphGenerator generator(graph_params(TaskKind::shortest_path, 10, 3'000, 100));
   nlohmann::json manifest = write(generator, tmp / "d", 2);
-  EXPECT_EQ(nlohmann::json::parse(read_bytes(tmp / "d" / "manifest.json")), manifest);
+  EXPECT_EQ(nlohmann::json::parse(read_text(tmp / "d" / "manifest.json")), manifest);
   EXPECT_EQ(manifest.at("format"), "lab-dataset");
   EXPECT_EQ(manifest.at("task"), "shortest-path");
   EXPECT_EQ(manifest.at("parameters").at("seed"), 10);
@@ -245,8 +245,8 @@ TEST(DatasetWriter, ManifestRecordsSizesChecksumsParametersAndVocabulary) {
   for (auto [name, count] : {std::pair{"train", 3'000}, std::pair{"test", 100}}) {
     const auto& split = manifest.at("splits").at(name);
     EXPECT_EQ(split.at("count"), count);
-    std::string tokens = read_bytes(tmp / "d" / (std::string(name) + ".tokens"));
-    std::string index = read_bytes(tmp / "d" / (std::string(name) + ".index"));
+    std::string tokens = read_text(tmp / "d" / (std::string(name) + ".tokens"));
+    std::string index = read_text(tmp / "d" / (std::string(name) + ".index"));
     EXPECT_EQ(tokens.size(), split.at("tokens").get<std::uint64_t>() * 2);
     EXPECT_EQ(index.size(), static_cast<std::size_t>(count) * 16);
     EXPECT_EQ(split.at("files").at("tokens").at("bytes"), tokens.size());
@@ -326,7 +326,7 @@ TEST(DatasetWriter, AFailedWriteLeavesNothingBehind) {
 TEST(DatasetWriter, RefusesANonEmptyDirectoryUnlessForcedAndThenReplacesIt) {
   TempDir tmp;
   fs::create_directory(tmp / "out");
-  test::write_bytes(tmp / "out" / "precious.txt", "keep me");
+  test::write_text(tmp / "out" / "precious.txt", "keep me");
   GraphGenerator generator(graph_params(TaskKind::connectivity, 1, 100, 10));
   try {
     write(generator, tmp / "out", 1);
@@ -335,7 +335,7 @@ TEST(DatasetWriter, RefusesANonEmptyDirectoryUnlessForcedAndThenReplacesIt) {
     EXPECT_NE(std::string(e.what()).find("--out"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("--force"), std::string::npos) << e.what();
   }
-  EXPECT_EQ(read_bytes(tmp / "out" / "precious.txt"), "keep me");
+  EXPECT_EQ(read_text(tmp / "out" / "precious.txt"), "keep me");
   EXPECT_EQ(file_names(tmp.path()), std::vector<std::string>{"out"});
 
   WriteOptions options;
@@ -355,7 +355,7 @@ TEST(DatasetWriter, RefusesANonEmptyDirectoryUnlessForcedAndThenReplacesIt) {
 
 TEST(DatasetWriter, UnwritableDestinationsFailNamingThePath) {
   TempDir tmp;
-  test::write_bytes(tmp / "file", "a regular file");
+  test::write_text(tmp / "file", "a regular file");
   GraphGenerator generator(graph_params(TaskKind::connectivity, 1, 100, 10));
   for (fs::path out : {tmp / "file" / "out", tmp / "file", fs::path("/proc/lab_test/out")}) {
     try {

@@ -125,8 +125,8 @@ std::string error_of(const PhonebookParams& params) {
 
 TEST(Phonebook, ABookLargerThanItsNameSpaceFailsNamingTheFlags) {
   TempDir tmp;
-  test::write_bytes(tmp / "first.txt", "Ada\nBo\n\nCy\n");  // a blank line is skipped: 3 x 2 = 6 names
-  test::write_bytes(tmp / "last.txt", "Ng\r\nO'Neil-Ray\n");
+  test::write_text(tmp / "first.txt", "Ada\nBo\n\nCy\n");  // a blank line is skipped: 3 x 2 = 6 names
+  test::write_text(tmp / "last.txt", "Ng\r\nO'Neil-Ray\n");
   PhonebookParams params;
   params.first_names = tmp / "first.txt";
   params.last_names = tmp / "last.txt";
@@ -156,10 +156,10 @@ TEST(Phonebook, ABookLargerThanItsNameSpaceFailsNamingTheFlags) {
 
 TEST(Phonebook, BadParametersAndNameFilesFailNamingTheFlagOrFileAndLine) {
   TempDir tmp;
-  test::write_bytes(tmp / "good.txt", "Ada\nBo\nCy\n");
-  test::write_bytes(tmp / "duplicate.txt", "Ada\nBo\nAda\n");
-  test::write_bytes(tmp / "digits.txt", "Ada\nB0b\n");
-  test::write_bytes(tmp / "empty.txt", "\n\n");
+  test::write_text(tmp / "good.txt", "Ada\nBo\nCy\n");
+  test::write_text(tmp / "duplicate.txt", "Ada\nBo\nAda\n");
+  test::write_text(tmp / "digits.txt", "Ada\nB0b\n");
+  test::write_text(tmp / "empty.txt", "\n\n");
   auto with_files = [&](const char* first, const char* last) {
     PhonebookParams p;
     p.entries = 3;

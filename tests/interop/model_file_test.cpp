@@ -42,10 +42,6 @@ ModelConfig moe(ModelConfig c, std::int64_t experts, std::int64_t top_k) {
 
 nlohmann::json run_config_of(const ModelConfig& c) { return {{"model", model_config_to_json(c)}}; }
 
-void write_file(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-
 TEST(ModelFile, RoundTripsEveryTensorAndTheConfigAndIsDeterministic) {
   test::TempDir dir;
   ModelConfig c = moe(small(), 4, 2);
@@ -82,7 +78,7 @@ TEST(ModelFile, DamagedOrForeignFilesAreRefusedNamingTheFile) {
   write_model_file(dir / "m.safetensors", *model, run_config_of(c));
   const std::string bytes = test::read_text(dir / "m.safetensors");
   auto message_of = [&](const std::string& name, const std::string& content) {
-    write_file(dir / name, content);
+    test::write_text(dir / name, content);
     try {
       load_model_file(dir / name);
     } catch (const Error& e) {
@@ -171,7 +167,7 @@ TEST(ModelFile, PyTorchComputesTheSameLogitsFromTheFile) {
     SafetensorsWriter check;
     add_tensor(check, "tokens", tokens);
     add_tensor(check, "logits", logits);
-    write_file(case_dir / "check.safetensors", check.serialize());
+    test::write_text(case_dir / "check.safetensors", check.serialize());
     args.push_back(case_dir.string());
   }
   const test::ProcessResult r = test::run_process(LAB_PYTHON, args);

@@ -50,4 +50,11 @@ inline std::vector<std::string> concat(std::vector<std::string> a, const std::ve
   return a;
 }
 
+// A command line as one string, for failure messages.
+inline std::string joined(const std::vector<std::string>& args) {
+  std::string out;
+  for (const std::string& a : args) out.append(a).append(" ");
+  return out;
+}
+
 }  // namespace lab::test
