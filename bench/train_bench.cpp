@@ -32,6 +32,7 @@
 #include "models/accounting.h"
 #include "models/autocast.h"
 #include "models/transformer.h"
+#include "trainer/batch_parts.h"
 
 namespace {
 
@@ -161,18 +162,37 @@ Setup make_setup(const Case& c) {
   return setup;
 }
 
-void step(Setup& s, const Case& c) {
+// The batch's loss: cross-entropy summed over `inputs`' tokens / `tokens` (the whole batch's), plus
+// the routers' auxiliary loss times `share` (the part's share of the batch).
+torch::Tensor objective(Setup& s, const Case& c, const torch::Tensor& inputs, const torch::Tensor& targets,
+                        double tokens, double share) {
   lab::TransformerOutput out;
   {
     lab::AutocastGuard autocast(g_device.type(), torch::kBFloat16, c.bf16);
-    out = s.model->forward(s.inputs);
+    out = s.model->forward(inputs);
   }
-  torch::Tensor loss =
-      torch::nn::functional::cross_entropy(out.logits.to(torch::kFloat32).reshape({-1, s.config.vocab_size}),
-                                           s.targets.reshape(-1)) +
-      out.aux_loss;
+  const torch::Tensor loss = torch::nn::functional::cross_entropy(
+      out.logits.to(torch::kFloat32).reshape({-1, s.config.vocab_size}), targets.reshape(-1),
+      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+  return loss / tokens + out.aux_loss * share;
+}
+
+// One training step as the trainer takes it: on the CPU with several threads, the batch in parts side
+// by side, one per thread (trainer/batch_parts.h).
+void step(Setup& s, const Case& c) {
   s.optimizer->zero_grad();
-  loss.backward();
+  const std::int64_t batch = s.inputs.size(0);
+  const int parts = lab::batch_parts(g_device, static_cast<std::size_t>(batch));
+  const double tokens = static_cast<double>(s.targets.numel());
+  if (parts == 1) {
+    objective(s, c, s.inputs, s.targets, tokens, 1.0).backward();
+  } else {
+    lab::backward_in_parts(parts, s.model->parameters(), [&](int i) {
+      const std::int64_t begin = batch * i / parts, end = batch * (i + 1) / parts;
+      return objective(s, c, s.inputs.slice(0, begin, end), s.targets.slice(0, begin, end), tokens,
+                       1.0 / parts);
+    });
+  }
   s.optimizer->step();
   if (g_device.is_cuda()) torch::cuda::synchronize();  // the step's time, not its launch's
 }

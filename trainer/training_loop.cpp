@@ -1,5 +1,6 @@
 #include "trainer/training_loop.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <limits>
@@ -11,6 +12,7 @@
 #include "core/interrupt.h"
 #include "core/run_files.h"
 #include "models/autocast.h"
+#include "trainer/batch_parts.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/router_load.h"
 #include "trainer/run_directory.h"
@@ -226,17 +228,35 @@ const std::vector<std::uint64_t>& TrainingLoop::batch_of(std::int64_t step) {
 StepLosses TrainingLoop::backward(const std::vector<std::uint64_t>& local, const BatchTokens& global_tokens) {
   StepLosses losses;
   if (local.empty()) return losses;
-  const int world = dist_.world_size();
-  Batch batch = batcher_.make_batch(local, device_);
-  StepLoss result = forward_loss(run_.model, batch, c_, device_, global_tokens.loss_tokens);
-  torch::Tensor aux_loss = world == 1 ? result.out.aux_loss : result.out.aux_loss / world;
-  torch::Tensor objective = result.loss + aux_loss;
-  objective.backward();
-  losses.values = {result.loss.item<double>(), aux_loss.item<double>(),
-                   result.out.load_balance_loss.item<double>() / world,
-                   result.out.z_loss.item<double>() / world};
+  const int parts = batch_parts(device_, local.size());
+  // The routers' auxiliary losses are averaged over every part of every rank.
+  const double shares = static_cast<double>(dist_.world_size()) * parts;
   losses.router.assign(router_tally_size(run_.model->config()), 0.0);
-  add_router_tally(losses.router, result.out, batch.inputs.numel());
+  // One part's forward, its objective and its losses, added to `into`.
+  const auto forward_part = [&](const std::vector<std::uint64_t>& examples, StepLosses& into) {
+    Batch batch = batcher_.make_batch(examples, device_);
+    StepLoss result = forward_loss(run_.model, batch, c_, device_, global_tokens.loss_tokens);
+    torch::Tensor aux_loss = shares == 1 ? result.out.aux_loss : result.out.aux_loss / shares;
+    into.values[0] += result.loss.item<double>();
+    into.values[1] += aux_loss.item<double>();
+    into.values[2] += result.out.load_balance_loss.item<double>() / shares;
+    into.values[3] += result.out.z_loss.item<double>() / shares;
+    add_router_tally(into.router, result.out, batch.inputs.numel());
+    return result.loss + aux_loss;
+  };
+  if (parts == 1) {
+    forward_part(local, losses).backward();
+    return losses;
+  }
+
+  // One part per thread (trainer/batch_parts.h).
+  std::vector<StepLosses> part_losses(parts, losses);
+  backward_in_parts(parts, parameters_,
+                    [&](int i) { return forward_part(shard_of(local, i, parts), part_losses[i]); });
+  for (const StepLosses& part : part_losses) {
+    for (std::size_t k = 0; k < losses.values.size(); ++k) losses.values[k] += part.values[k];
+    for (std::size_t k = 0; k < losses.router.size(); ++k) losses.router[k] += part.router[k];
+  }
   return losses;
 }
 

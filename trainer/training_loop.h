@@ -145,9 +145,11 @@ class TrainingLoop {
   const std::vector<std::uint64_t>& batch_of(std::int64_t step);
 
   // Forward and backward over this rank's slice, normalised by the global count of loss tokens, so
-  // that the summed gradients are the single-worker gradient. The routers' auxiliary losses are
-  // per-rank losses (each over the rank's own tokens) averaged over the ranks, so with several workers
-  // an MoE's load-balancing and z-losses are not exactly the single worker's.
+  // that the summed gradients are the single-worker gradient. On the CPU with several threads the
+  // slice is split into parts trained side by side, one per thread (trainer/batch_parts.h). The routers'
+  // auxiliary losses are per-part losses (each over the part's own tokens) averaged over the parts
+  // and ranks, so with several workers or threads an MoE's load-balancing and z-losses are not
+  // exactly the single thread's.
   StepLosses backward(const std::vector<std::uint64_t>& local, const BatchTokens& global_tokens);
 
   void log(const nlohmann::json& line);
