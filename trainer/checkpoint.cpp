@@ -17,6 +17,7 @@
 #include "core/read_file.h"
 #include "core/run_files.h"
 #include "core/safetensors.h"
+#include "trainer/fused_adamw.h"
 #include "trainer/tensor_file.h"
 
 namespace lab {
@@ -135,20 +136,6 @@ T read_scalar(const SafetensorsFile& file, const fs::path& path, const std::stri
   return to_tensor(*stored, type).reshape(-1)[index].item<T>();
 }
 
-// The key LibTorch's optimizers file a parameter's state under: its TensorImpl's address (as text in
-// LibTorch 1.x, as a pointer in later versions).
-template <typename Optimizer>
-auto state_key(Optimizer& optimizer, const torch::Tensor& parameter) {
-  using Key = typename std::decay_t<decltype(optimizer.state())>::key_type;
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream key;  // as c10::guts::to_string wrote it, "0x55d0c8a3b2c0"
-    key << parameter.unsafeGetTensorImpl();
-    return key.str();
-  } else {
-    return static_cast<Key>(parameter.unsafeGetTensorImpl());
-  }
-}
-
 std::string optimizer_name(std::size_t group, std::size_t index, const char* field) {
   return fmt::format("optimizer.{}.{}.{}", group, index, field);
 }
@@ -258,7 +245,7 @@ CheckpointState load(const fs::path& file, torch::nn::Module& model, torch::opti
                               .to(params[i].device()));
         ++optimizer_tensors;
       }
-      optimizer->state()[state_key(*optimizer, params[i])] = std::move(s);
+      optimizer->state()[optimizer_state_key(*optimizer, params[i])] = std::move(s);
     }
   }
   std::size_t stored_optimizer = 0;
@@ -302,7 +289,7 @@ void save_checkpoint(const fs::path& run_dir, torch::nn::Module& model, torch::o
   for (std::size_t g = 0; g < groups.size(); ++g) {
     const std::vector<torch::Tensor>& params = groups[g].params();
     for (std::size_t i = 0; i < params.size(); ++i) {
-      auto it = optimizer.state().find(state_key(optimizer, params[i]));
+      auto it = optimizer.state().find(optimizer_state_key(optimizer, params[i]));
       if (it == optimizer.state().end()) continue;
       const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
       add_tensor(writer, optimizer_name(g, i, "step"), torch::tensor(s.step(), torch::kLong));

@@ -27,6 +27,7 @@
 #include "trainer/batcher.h"
 #include "trainer/checkpoint.h"
 #include "trainer/distributed.h"
+#include "trainer/fused_adamw.h"
 #include "trainer/model_file.h"
 #include "trainer/run_directory.h"
 #include "trainer/train_config_json.h"
@@ -280,7 +281,6 @@ TrainResult finished_run(const fs::path& run_dir, TrainResult result) {
 
 }  // namespace
 
-// AdamW with weight decay on matrices only: norms, biases and embeddings are not decayed.
 void check_batch_divides(std::int64_t batch_size, int workers) {
   if (batch_size % workers != 0) {
     fail(
@@ -290,6 +290,8 @@ void check_batch_divides(std::int64_t batch_size, int workers) {
   }
 }
 
+// AdamW with weight decay on matrices only: norms, biases and embeddings are not decayed. Its step
+// is one pass per parameter on the CPU (trainer/fused_adamw.h).
 std::unique_ptr<torch::optim::AdamW> make_optimizer(Transformer& model, const TrainConfig& c) {
   std::vector<torch::Tensor> decay, no_decay;
   for (const auto& item : model->named_parameters()) {
@@ -304,7 +306,7 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(Transformer& model, const Tr
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, options(c.weight_decay));
   groups.emplace_back(no_decay, options(0.0));
-  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(c.schedule.peak_lr));
+  return std::make_unique<FusedAdamW>(groups, torch::optim::AdamWOptions(c.schedule.peak_lr));
 }
 
 TrainResult train(const TrainConfig& flags, ModelConfig model_config, bool quiet, const TrainHooks& hooks) {
