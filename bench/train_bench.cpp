@@ -33,6 +33,7 @@
 #include "models/autocast.h"
 #include "models/transformer.h"
 #include "trainer/batch_parts.h"
+#include "trainer/fused_adamw.h"
 
 namespace {
 
@@ -154,8 +155,8 @@ Setup make_setup(const Case& c) {
   torch::manual_seed(0);
   Setup setup{config, lab::Transformer(config), nullptr, {}, {}};
   setup.model->to(g_device);
-  setup.optimizer = std::make_unique<torch::optim::AdamW>(setup.model->parameters(),
-                                                          torch::optim::AdamWOptions(1e-3).weight_decay(0.1));
+  setup.optimizer = std::make_unique<lab::FusedAdamW>(setup.model->parameters(),  // as the trainer's
+                                                      torch::optim::AdamWOptions(1e-3).weight_decay(0.1));
   torch::Tensor x = torch::randint(0, kVocab, {kBatch, kSeq + 1}).to(g_device);
   setup.inputs = x.slice(1, 0, kSeq);
   setup.targets = x.slice(1, 1);
