@@ -1,8 +1,9 @@
 #pragma once
-// A batch trained in parts side by side, one part per thread: the CPU path that makes a second thread
-// pay at the lab's small model sizes. Splitting each small product between threads (LibTorch's way,
-// and `--kernels reference`) gains little there; a thread per group of sequences, each running its
-// part's forward and backward single-threaded, gains nearly 2x (BENCHMARKS.md).
+// A batch trained in parts side by side, one part per thread: the CPU path for a second thread at the
+// lab's small model sizes. There, splitting each small product between threads (LibTorch's way, and
+// `--kernels reference`) leaves most of a step's op dispatches serial; a thread per group of
+// sequences, each running its part's forward and backward single-threaded, keeps both cores busy
+// through them (2 threads / 1: 1.53-1.59 before, 1.65-1.91 with the fused AdamW; BENCHMARKS.md).
 //
 // Each part's gradients come back apart (torch::autograd::grad) and are added in part order, so a
 // step is the same bit for bit at the same thread count. The sum of the parts' objectives must be the
