@@ -2,10 +2,10 @@
 // AdamW in one pass per parameter: torch::optim::AdamW's update (decoupled weight decay, bias-
 // corrected moments), computed element by element (trainer/adamw_kernel.h) instead of by ten tensor
 // operations per parameter, each of which dispatches and wraps its scalar in a tensor. At the lab's
-// small models that made steps 3-11% faster at one thread, more at two (BENCHMARKS.md). On the CPU with the
-// fused kernels, for fp32 parameters without amsgrad; everywhere else it is AdamW's own step. Its
-// state is AdamW's (step, exp_avg, exp_avg_sq, under AdamW's keys), so checkpoints do not change and
-// a run resumes under either.
+// small models that made steps 3-11% faster at one thread, more at two (BENCHMARKS.md). On the CPU
+// with the fused kernels, for fp32 parameters without amsgrad; everywhere else it is AdamW's own
+// step. Its state is AdamW's (step, exp_avg, exp_avg_sq, under AdamW's keys), so checkpoints do not
+// change and a run resumes under either.
 
 #include <sstream>
 #include <string>
