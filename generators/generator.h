@@ -55,11 +55,10 @@ inline constexpr std::uint64_t kMaxExamples = 1'000'000'000;  // per split
 inline const Field kSeedField = Field("seed", "Seed: the same seed gives byte-identical files");
 inline const Field kTrainCountField =
     Field("count", "Training examples").count().at_least(1).at_most(kMaxExamples);
-inline const Field kHeldOutCountField =
-    Field("test_count", "Held-out test examples (disjoint from training)")
-        .count()
-        .at_least(1)
-        .at_most(kMaxExamples);
+inline const Field kHeldOutCountField = Field("test_count", "Held-out test examples (disjoint from training)")
+                                            .count()
+                                            .at_least(1)
+                                            .at_most(kMaxExamples);
 
 // The fields that identify a dataset: all but those a preset cannot set (the phone book's name files,
 // which the manifest describes by their contents).
