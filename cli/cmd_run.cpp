@@ -32,14 +32,14 @@ std::pair<int, int> parse_shard(const std::string& text) {
     }
     // --array=MIN-MAX:STEP numbers its tasks MIN, MIN + STEP, ...
     const long step = env_integer("SLURM_ARRAY_TASK_STEP", 1, kMaxTasks).value_or(1);
-    const long offset = *id - env_integer("SLURM_ARRAY_TASK_MIN", 0, kMaxTasks).value_or(0);
+    const long min = env_integer("SLURM_ARRAY_TASK_MIN", 0, kMaxTasks).value_or(0);
+    const long offset = *id - min;
     const long index = offset % step == 0 ? offset / step : -1;
     if (index < 0 || index >= *count) {
       fail(
           "--shard auto: array task {} of {} (SLURM_ARRAY_TASK_MIN {}, _STEP {}) is not one of the array's "
           "0..{}: use an array such as --array=0-{}, or pass --shard i/n",
-          *id, *count, env_integer("SLURM_ARRAY_TASK_MIN", 0, kMaxTasks).value_or(0), step, *count - 1,
-          *count - 1);
+          *id, *count, min, step, *count - 1, *count - 1);
     }
     return {static_cast<int>(index), static_cast<int>(*count)};
   }

@@ -29,13 +29,19 @@ const Setters<ModelConfig>& model_setters() {
 
 namespace {
 
+// A [[tasks]] entry of `task` before its keys: which fields it has depends on the task.
+DataSpec spec_of(TaskKind task) {
+  DataSpec d;
+  d.task = d.graph.task = task;
+  return d;
+}
+
 // The tasks with a field `key`: "phonebook", "shortest-path and connectivity".
 std::string tasks_with_key(std::string_view key) {
   std::vector<std::string_view> tasks;
   for (const auto& entry : enum_names(TaskKind{})) {
-    DataSpec d;
-    d.task = d.graph.task = entry.value;
-    visit_fields(d, [&](const auto&, const Field& f) {
+    const DataSpec spec = spec_of(entry.value);
+    visit_fields(spec, [&](const auto&, const Field& f) {
       if (f.in_presets() && f.name() == key) tasks.push_back(entry.name);
     });
   }
@@ -55,9 +61,8 @@ const Setters<DataSpec>& data_setters() {
   static const Setters<DataSpec> setters = [] {
     Setters<DataSpec> all;
     for (const auto& entry : enum_names(TaskKind{})) {
-      DataSpec d;
-      d.task = d.graph.task = entry.value;
-      visit_fields(d, [&all](const auto&, const Field& field) {
+      const DataSpec blank = spec_of(entry.value);
+      visit_fields(blank, [&all](const auto&, const Field& field) {
         if (!field.in_presets()) return;
         all[std::string(field.name())] = [](DataSpec& spec, const Setting& s) {
           bool found = false;
