@@ -83,7 +83,8 @@ void print_plan(const Preset& preset, const std::vector<const RunSpec*>& runs, c
   double total_seconds = 0;
   for (const RunSpec* run : runs) {
     RunEstimate e = estimate_run(*run);
-    const double seconds = e.steps * kSecondsPerStep + e.flops / options.flops_per_second;
+    const double seconds = e.steps * (run->model.is_moe() ? kSecondsPerMoeStep : kSecondsPerDenseStep) +
+                           e.flops / options.flops_per_second;
     total_seconds += seconds;
     const std::string moe =
         run->model.is_moe() ? fmt::format("{}x{}", run->model.moe_experts(), run->model.moe_top_k()) : "-";
@@ -99,10 +100,11 @@ void print_plan(const Preset& preset, const std::vector<const RunSpec*>& runs, c
                                      : "todo");
   }
   std::cout << fmt::format(
-      "estimated training time: {} in one process ({:.0f} ms per step + the FLOPs at {}FLOP/s, "
-      "--flops-per-second); n shards in parallel take about 1/n of it; data generation and probes come on "
-      "top\n",
-      duration(total_seconds), kSecondsPerStep * 1000, human(options.flops_per_second));
+      "estimated training time: {} in one process ({:.1f} ms per dense step, {:.1f} per MoE step + the "
+      "FLOPs at {}FLOP/s, --flops-per-second); n shards in parallel take about 1/n of it; data generation, "
+      "evaluations and probes come on top\n",
+      duration(total_seconds), kSecondsPerDenseStep * 1000, kSecondsPerMoeStep * 1000,
+      human(options.flops_per_second));
 }
 
 }  // namespace

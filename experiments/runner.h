@@ -22,11 +22,14 @@
 
 namespace lab {
 
-// The --dry-run time model: steps x a fixed cost per step + training FLOPs / a FLOP rate. Fitted to
-// the smoke preset's 12 runs on the 2-core development machine (tiny models are dominated by the
-// per-step cost: 5-24 GFLOP/s achieved; BENCHMARKS.md). For GPUs pass --flops-per-second.
-constexpr double kDefaultFlopsPerSecond = 2.5e10;
-constexpr double kSecondsPerStep = 0.006;
+// The --dry-run time model: steps x a fixed cost per step (an MoE's is higher: routing, gathers and
+// more, smaller products) + training FLOPs / a FLOP rate. Fitted on 2026-12-06 to the training
+// seconds of 29 runs sampled from the six CPU presets, one process at two threads on the 2-core
+// development machine; within 0.43-1.65x of each run, which also spends time on evaluations and
+// probes (BENCHMARKS.md, "Presets"). For GPUs pass --flops-per-second.
+constexpr double kDefaultFlopsPerSecond = 1.0e11;
+constexpr double kSecondsPerDenseStep = 0.0017;
+constexpr double kSecondsPerMoeStep = 0.0033;
 
 struct RunnerOptions {
   std::filesystem::path out;  // the output directory
