@@ -159,17 +159,53 @@ LAB_INLINE Block against_lanes(const float* __restrict a, const float* __restric
   return s0 + s1;
 }
 
+// Rows 0 .. T-1 of out [T][DH]: row i = sum over keys j <= i of wt[j][i] x[j], for x [T][DH] and weights
+// laid out like P^T ([T keys][Tp queries], zero where j > i). For heads narrower than a vector: 16 queries
+// at a time, one vector of their weights per key against DH accumulators (one per element of the row),
+// where weighted_rows would fill DH of a vector's 16 lanes per product. Same sums, added in key order.
+template <std::int64_t DH>
+LAB_INLINE void weighted_rows_by_query_block(const float* __restrict x, const float* __restrict wt,
+                                             std::int64_t t, std::int64_t tp, float* __restrict out) {
+  static_assert(DH < kBlock, "for narrow heads; weighted_rows does wider ones in fewer instructions");
+  for (std::int64_t i0 = 0; i0 < t; i0 += kBlock) {
+    const std::int64_t keys = std::min(i0 + kBlock, t);
+    Block acc[DH] = {};
+    for (std::int64_t j = 0; j < keys; ++j) {
+      const Block w = load<kBlock>(wt + j * tp + i0);
+      for (std::int64_t e = 0; e < DH; ++e) acc[e] += x[j * DH + e] * w;
+    }
+    const std::int64_t queries = std::min(kBlock, t - i0);
+    for (std::int64_t l = 0; l < queries; ++l) {
+      for (std::int64_t e = 0; e < DH; ++e) out[(i0 + l) * DH + e] = acc[e][l];
+    }
+  }
+}
+
+// Row i of out [T][DH] for every query i: sum over keys j <= i of wt[j][i] x[j] (wt like P^T).
+template <std::int64_t DH>
+LAB_INLINE void weighted_rows_by_query(const float* __restrict x, const float* __restrict wt, std::int64_t t,
+                                       std::int64_t tp, float* __restrict out) {
+  if constexpr (DH < kBlock) {
+    weighted_rows_by_query_block<DH>(x, wt, t, tp, out);
+  } else {
+    for (std::int64_t i = 0; i < t; ++i) {
+      weighted_rows<DH>(
+          x, 0, i + 1, [&](std::int64_t j) { return wt[j * tp + i]; }, out + i * DH);
+    }
+  }
+}
+
 template <std::int64_t DH>
 LAB_INLINE void forward_impl(const float* __restrict qkv, const float* __restrict cos,
                              const float* __restrict sin, const AttentionShape& s, std::int64_t pair,
                              float* __restrict pt, float* __restrict y) {
   const std::int64_t dh = s.head_dim, t = s.seq, tp = padded(t), d = s.heads * dh;
   const std::int64_t b = pair / s.heads, h = pair % s.heads;
-  float* __restrict q = scratch(3 * t * DH + DH * tp + DH);
+  float* __restrict q = scratch(4 * t * DH + DH * tp);
   float* __restrict k = q + t * DH;
   float* __restrict v = k + t * DH;
-  float* __restrict qt = v + t * DH;  // queries, transposed: [DH][Tp]
-  float* __restrict out = qt + DH * tp;
+  float* __restrict out = v + t * DH;  // the head's outputs: [T][DH]
+  float* __restrict qt = out + t * DH;  // queries, transposed: [DH][Tp]
   load_head<DH>(qkv, s, b, 0, h, cos, sin, q);
   load_head<DH>(qkv, s, b, 1, h, cos, sin, k);
   load_head<DH>(qkv, s, b, 2, h, nullptr, nullptr, v);
@@ -198,10 +234,9 @@ LAB_INLINE void forward_impl(const float* __restrict qkv, const float* __restric
       store<kBlock>(pt + j * tp + i0, load<kBlock>(pt + j * tp + i0) * inv);
     for (std::int64_t j = keys; j < t; ++j) store<kBlock>(pt + j * tp + i0, Block{});
   }
+  weighted_rows_by_query<DH>(v, pt, t, tp, out);
   for (std::int64_t i = 0; i < t; ++i) {
-    weighted_rows<DH>(
-        v, 0, i + 1, [&](std::int64_t j) { return pt[j * tp + i]; }, out);
-    for (std::int64_t e = 0; e < dh; ++e) y[(b * t + i) * d + h * dh + e] = out[e];
+    for (std::int64_t e = 0; e < dh; ++e) y[(b * t + i) * d + h * dh + e] = out[i * DH + e];
   }
 }
 
@@ -244,10 +279,7 @@ LAB_INLINE void backward_impl(const float* __restrict qkv, const float* __restri
     }
     for (std::int64_t j = keys; j < t; ++j) store<kBlock>(dst + j * tp + i0, Block{});
   }
-  for (std::int64_t i = 0; i < t; ++i) {
-    weighted_rows<DH>(
-        k, 0, i + 1, [&](std::int64_t j) { return dst[j * tp + i]; }, dq + i * DH);
-  }
+  weighted_rows_by_query<DH>(k, dst, t, tp, dq);
   for (std::int64_t j = 0; j < t; ++j) {  // key and value j get gradient from the queries i >= j
     weighted_rows<DH>(
         q, j, t, [&](std::int64_t i) { return dst[j * tp + i]; }, dk + j * DH);
