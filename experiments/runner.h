@@ -26,7 +26,7 @@ namespace lab {
 // more, smaller products) + training FLOPs / a FLOP rate. Fitted on 2026-12-06 to the training
 // seconds of 29 runs sampled from the six CPU presets, one process at two threads on the 2-core
 // development machine; within 0.43-1.65x of each run, which also spends time on evaluations and
-// probes (BENCHMARKS.md, "Presets"). For GPUs pass --flops-per-second.
+// probes (BENCHMARKS.md, "Issue 17 from start to end"). For GPUs pass --flops-per-second.
 constexpr double kDefaultFlopsPerSecond = 1.0e11;
 constexpr double kSecondsPerDenseStep = 0.0017;
 constexpr double kSecondsPerMoeStep = 0.0033;

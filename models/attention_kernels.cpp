@@ -204,7 +204,7 @@ LAB_INLINE void forward_impl(const float* __restrict qkv, const float* __restric
   float* __restrict q = scratch(4 * t * DH + DH * tp);
   float* __restrict k = q + t * DH;
   float* __restrict v = k + t * DH;
-  float* __restrict out = v + t * DH;  // the head's outputs: [T][DH]
+  float* __restrict out = v + t * DH;   // the head's outputs: [T][DH]
   float* __restrict qt = out + t * DH;  // queries, transposed: [DH][Tp]
   load_head<DH>(qkv, s, b, 0, h, cos, sin, q);
   load_head<DH>(qkv, s, b, 1, h, cos, sin, k);

@@ -48,9 +48,9 @@ struct Case {
 
 // Heads narrower than 16 (the d8-d32 models of the CPU presets) take another path for the weighted sums
 // of rows than wider ones (models/attention_kernels.cpp); T = 40 ends in a partial block of queries.
-const Case kCases[] = {{3, 1, 2, 4, true},   {2, 7, 4, 4, true},   {4, 40, 4, 16, true}, {2, 40, 4, 16, false},
-                       {3, 25, 4, 8, true},  {2, 33, 4, 32, true}, {1, 64, 2, 6, false}, {2, 12, 3, 10, true},
-                       {2, 40, 4, 4, true},  {2, 40, 4, 2, false}, {2, 17, 4, 8, false}};
+const Case kCases[] = {{3, 1, 2, 4, true},  {2, 7, 4, 4, true},   {4, 40, 4, 16, true}, {2, 40, 4, 16, false},
+                       {3, 25, 4, 8, true}, {2, 33, 4, 32, true}, {1, 64, 2, 6, false}, {2, 12, 3, 10, true},
+                       {2, 40, 4, 4, true}, {2, 40, 4, 2, false}, {2, 17, 4, 8, false}};
 
 TEST(FusedAttention, OutputsAndGradientsMatchTheDefinitionInDouble) {
   for (const Case& c : kCases) {
