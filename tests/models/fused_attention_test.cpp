@@ -77,21 +77,24 @@ TEST(FusedAttention, OutputsAndGradientsMatchTheDefinitionInDouble) {
 }
 
 TEST(FusedAttention, BitIdenticalAtOneAndTwoThreads) {
-  torch::manual_seed(3);
-  torch::Tensor qkv = torch::randn({8, 40, 3 * 64});
-  torch::Tensor upstream = torch::randn({8, 40, 64});
-  std::vector<torch::Tensor> outputs, grads;
-  for (int threads : {1, 2}) {
-    torch::set_num_threads(threads);
-    torch::Tensor x = qkv.clone().requires_grad_();
-    torch::Tensor y = fused_causal_attention(x, 4, true);
-    (y * upstream).sum().backward();
-    outputs.push_back(y.detach());
-    grads.push_back(x.grad());
+  for (std::int64_t d : {64, 16}) {  // heads of 16, and of 4 (the narrow heads' path)
+    SCOPED_TRACE(::testing::Message() << "d " << d);
+    torch::manual_seed(3);
+    torch::Tensor qkv = torch::randn({8, 40, 3 * d});
+    torch::Tensor upstream = torch::randn({8, 40, d});
+    std::vector<torch::Tensor> outputs, grads;
+    for (int threads : {1, 2}) {
+      torch::set_num_threads(threads);
+      torch::Tensor x = qkv.clone().requires_grad_();
+      torch::Tensor y = fused_causal_attention(x, 4, true);
+      (y * upstream).sum().backward();
+      outputs.push_back(y.detach());
+      grads.push_back(x.grad());
+    }
+    torch::set_num_threads(1);
+    EXPECT_TRUE(torch::equal(outputs[0], outputs[1]));
+    EXPECT_TRUE(torch::equal(grads[0], grads[1]));
   }
-  torch::set_num_threads(1);
-  EXPECT_TRUE(torch::equal(outputs[0], outputs[1]));
-  EXPECT_TRUE(torch::equal(grads[0], grads[1]));
 }
 
 TEST(FusedAttention, AppliesOnlyToFp32OnTheCpuWithTheFusedKernelsSelected) {
