@@ -38,8 +38,8 @@ struct RunnerOptions {
   int shard_count = 1;
   int threads = 1;  // dataset generation threads
   bool quiet = false;
-  bool report = true;  // build the results and plots at the end
-  ProbeOptions probe;                        // the final probe (probe.json)
+  bool report = true;                          // build the results and plots at the end
+  ProbeOptions probe;                          // the final probe (probe.json)
   std::int64_t periodic_probe_examples = 200;  // examples per split of the probes every probe_every steps
   double flops_per_second = kDefaultFlopsPerSecond;
 };
